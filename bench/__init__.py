@@ -1,0 +1,1 @@
+"""Benchmarks of the suite: see bench/README.md and bench/harness.py."""

@@ -1,0 +1,2 @@
+"""Workloads: every module here registers functions with
+:func:`bench.harness.workload` (see bench/harness.py)."""

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Run the test suites of the suite's modules and of tests/ in one runner.
+
+Usage: run_tests.py [MODULE ...] [--no-cross]
+
+Each module's ``tests`` package is imported as ``trytond.modules.<name>.tests``
+and every ``test_*`` submodule is loaded (its ``load_tests`` protocol, used by
+Tryton's doctest scenarios, is honoured).  The cross-module tests in ``tests/``
+are discovered after them.
+"""
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ADDONS = os.path.join(ROOT, 'addons')
+
+
+def module_names():
+    return sorted(
+        n for n in os.listdir(ADDONS)
+        if os.path.isfile(os.path.join(ADDONS, n, 'tryton.cfg')))
+
+
+def load_module_tests(loader, name, pattern):
+    package = importlib.import_module(f'trytond.modules.{name}.tests')
+    suite = unittest.TestSuite()
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith('test_'):
+            continue
+        if pattern and pattern not in info.name:
+            continue
+        module = importlib.import_module(f'{package.__name__}.{info.name}')
+        suite.addTests(loader.loadTestsFromModule(module))
+    return suite
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('modules', nargs='*')
+    parser.add_argument('--no-cross', action='store_true',
+        help="skip the cross-module tests in tests/")
+    parser.add_argument('--only-cross', action='store_true')
+    parser.add_argument('-k', dest='pattern', default=None,
+        help="only test files whose name contains this")
+    parser.add_argument('-v', dest='verbosity', action='count', default=1)
+    args = parser.parse_args()
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    if not args.only_cross:
+        for name in args.modules or module_names():
+            suite.addTests(load_module_tests(loader, name, args.pattern))
+    if not args.no_cross and not args.modules:
+        suite.addTests(loader.discover(
+                os.path.join(ROOT, 'tests'), top_level_dir=ROOT))
+    result = unittest.TextTestRunner(
+        verbosity=args.verbosity, failfast=False).run(suite)
+    sys.exit(not result.wasSuccessful())
+
+
+if __name__ == '__main__':
+    main()
