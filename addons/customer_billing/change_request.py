@@ -1,0 +1,429 @@
+# This file is part of Tryton.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+import json
+
+
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, Workflow, fields
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool
+from trytond.pyson import Bool, Eval, If
+from trytond.transaction import Transaction
+
+from .exceptions import ChangeRequestError, DuplicatePartyWarning
+
+PROPOSED = [
+    'name', 'email', 'phone', 'website', 'street', 'postal_code', 'city',
+    'country', 'tax_identifier_type', 'tax_identifier']
+
+
+class PartyChangeRequest(Workflow, ModelSQL, ModelView):
+    __name__ = 'party.change.request'
+
+    _states = {
+        'readonly': Eval('state') != 'draft',
+        }
+
+    kind = fields.Selection([
+            ('create', "Creation"),
+            ('modify', "Modification"),
+            ], "Kind", required=True, states=_states)
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_states)
+    party = fields.Many2One(
+        'party.party', "Party", ondelete='RESTRICT',
+        states={
+            'readonly': (Eval('state') != 'draft') | (Eval('kind') == 'create'),
+            'required': Eval('kind') == 'modify',
+            },
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    origin = fields.Reference(
+        "Origin", selection='get_origins', readonly=True)
+    name = fields.Char("Name", states=_states)
+    email = fields.Char("Email", states=_states)
+    phone = fields.Char("Phone", states=_states)
+    website = fields.Char("Website", states=_states)
+    street = fields.Text("Street", states=_states)
+    postal_code = fields.Char("Postal Code", states=_states)
+    city = fields.Char("City", states=_states)
+    country = fields.Many2One('country.country', "Country", states=_states)
+    tax_identifier_type = fields.Selection(
+        'get_identifier_types', "Tax Identifier Type", states=_states)
+    tax_identifier = fields.Char("Tax Identifier", states=_states)
+    customer = fields.Boolean(
+        "Customer", states=_states,
+        help="Open a customer account for the party.")
+    billing_profile = fields.Many2One(
+        'customer.billing.profile', "Billing Profile",
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ],
+        states={
+            'readonly': Eval('state') != 'draft',
+            'invisible': ~Eval('customer'),
+            'required': Bool(Eval('customer')) & (Eval('kind') == 'create'),
+            })
+    account_code = fields.Char(
+        "Account Code", states={
+            'readonly': Eval('state') != 'draft',
+            'invisible': ~Eval('customer'),
+            },
+        help="The code of the customer account to open.\n"
+        "Leave empty to use the party code.")
+    supplier = fields.Boolean(
+        "Supplier", states=_states,
+        help="Set the supplier payment term of the party.")
+    supplier_payment_term = fields.Many2One(
+        'account.invoice.payment_term', "Supplier Payment Term",
+        states={
+            'readonly': Eval('state') != 'draft',
+            'invisible': ~Eval('supplier'),
+            })
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('submitted', "Submitted"),
+            ('approved', "Approved"),
+            ('applied', "Applied"),
+            ('rejected', "Rejected"),
+            ], "State", readonly=True, required=True, sort=False)
+    submitted_by = fields.Many2One('res.user', "Submitted by", readonly=True)
+    approved_by = fields.Many2One('res.user', "Approved by", readonly=True)
+    rejection_reason = fields.Text(
+        "Rejection Reason",
+        states={
+            'readonly': ~Eval('state').in_(['submitted', 'approved']),
+            'invisible': ~Eval('state').in_(
+                ['submitted', 'approved', 'rejected']),
+            })
+    applied_date = fields.DateTime("Applied Date", readonly=True)
+    before = fields.Text(
+        "Before", readonly=True,
+        states={
+            'invisible': Eval('state') != 'applied',
+            },
+        help="The values of the party before the request was applied.")
+    after = fields.Text(
+        "After", readonly=True,
+        states={
+            'invisible': Eval('state') != 'applied',
+            },
+        help="The values of the party after the request was applied.")
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'submitted'),
+            ('submitted', 'draft'),
+            ('submitted', 'approved'),
+            ('submitted', 'rejected'),
+            ('approved', 'applied'),
+            ('approved', 'rejected'),
+            ('rejected', 'draft'),
+            }
+        cls._buttons.update({
+                'draft': {
+                    'invisible': ~Eval('state').in_(['submitted', 'rejected']),
+                    'icon': If(Eval('state') == 'rejected',
+                        'tryton-undo', 'tryton-back'),
+                    'depends': ['state'],
+                    },
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'icon': 'tryton-forward',
+                    'depends': ['state'],
+                    },
+                'approve': {
+                    'invisible': Eval('state') != 'submitted',
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
+                'reject': {
+                    'invisible': ~Eval('state').in_(['submitted', 'approved']),
+                    'icon': 'tryton-cancel',
+                    'depends': ['state'],
+                    },
+                'apply': {
+                    'invisible': Eval('state') != 'approved',
+                    'icon': 'tryton-launch',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_kind(cls):
+        return 'modify'
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def get_origins(cls):
+        pool = Pool()
+        IrModel = pool.get('ir.model')
+        return [(None, '')] + list(IrModel.get_name_items())
+
+    @classmethod
+    def get_identifier_types(cls):
+        pool = Pool()
+        Identifier = pool.get('party.identifier')
+        return Identifier.get_types()
+
+    def get_rec_name(self, name):
+        label = self.name or (self.party.rec_name if self.party else '')
+        return f'#{self.id} {label}'
+
+    @classmethod
+    def check_modification(cls, mode, requests, values=None, external=False):
+        super().check_modification(
+            mode, requests, values=values, external=external)
+        if mode == 'delete':
+            for request in requests:
+                if request.state != 'draft':
+                    raise AccessError(gettext(
+                            'customer_billing.msg_change_request_delete_draft',
+                            request=request.rec_name))
+
+    @classmethod
+    def validate_fields(cls, requests, field_names):
+        super().validate_fields(requests, field_names)
+        for request in requests:
+            if request.kind == 'modify' and not request.party:
+                raise ChangeRequestError(gettext(
+                        'customer_billing.msg_change_request_party_required',
+                        request=request.rec_name))
+
+    @classmethod
+    def propose_modification(cls, party, values, origin=None):
+        "Create and submit a request to modify party with values"
+        request = cls._from_values('modify', values, party=party,
+            origin=origin)
+        request.save()
+        cls.submit([request])
+        return request
+
+    @classmethod
+    def propose_creation(cls, values, origin=None):
+        "Create and submit a request to create a party with values"
+        request = cls._from_values('create', values, origin=origin)
+        request.save()
+        cls.submit([request])
+        return request
+
+    @classmethod
+    def _from_values(cls, kind, values, party=None, origin=None):
+        allowed = set(PROPOSED) | {
+            'customer', 'billing_profile', 'account_code', 'supplier',
+            'supplier_payment_term', 'company'}
+        for name in values:
+            if name not in allowed:
+                raise ChangeRequestError(gettext(
+                        'customer_billing.msg_change_request_unknown_value',
+                        name=name))
+        return cls(kind=kind, party=party, origin=origin, **values)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, requests):
+        cls.write(requests, {
+                'submitted_by': None,
+                'approved_by': None,
+                })
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('submitted')
+    def submit(cls, requests):
+        for request in requests:
+            if request.kind == 'create' and not request.name:
+                raise ChangeRequestError(gettext(
+                        'customer_billing.msg_change_request_name_required',
+                        request=request.rec_name))
+            if (request.kind == 'create' and request.customer
+                    and not request.billing_profile):
+                raise ChangeRequestError(gettext(
+                        'customer_billing'
+                        '.msg_change_request_billing_profile_company',
+                        request=request.rec_name))
+        cls.write(requests, {
+                'submitted_by': Transaction().user,
+                'rejection_reason': None,
+                })
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('approved')
+    def approve(cls, requests):
+        user = Transaction().user
+        for request in requests:
+            if request.submitted_by and request.submitted_by.id == user:
+                raise ChangeRequestError(gettext(
+                        'customer_billing.msg_change_request_own_approval',
+                        request=request.rec_name))
+        cls._check_duplicates(requests)
+        cls.write(requests, {'approved_by': user})
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('rejected')
+    def reject(cls, requests):
+        for request in requests:
+            if not (request.rejection_reason or '').strip():
+                raise ChangeRequestError(gettext(
+                        'customer_billing.msg_change_request_reject_reason',
+                        request=request.rec_name))
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('applied')
+    def apply(cls, requests):
+        pool = Pool()
+        Party = pool.get('party.party')
+        for request in requests:
+            if request.kind == 'create':
+                party = request._create_party()
+                request.party = party
+                request.before = json.dumps({})
+            else:
+                request.before = json.dumps(
+                    request._snapshot(request.party), sort_keys=True)
+                request._modify_party()
+            party = Party(request.party.id)
+            request.after = json.dumps(
+                request._snapshot(party), sort_keys=True)
+            request.applied_date = Transaction().timestamp
+        cls.save(requests)
+
+    @classmethod
+    def _check_duplicates(cls, requests):
+        "Warn when a request looks like another party"
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        for request in requests:
+            duplicates = request._get_duplicates()
+            if duplicates:
+                key = Warning.format('party_change_duplicate', [request])
+                if Warning.check(key):
+                    raise DuplicatePartyWarning(key, gettext(
+                            'customer_billing.msg_change_request_duplicate',
+                            request=request.rec_name,
+                            parties=', '.join(
+                                p.rec_name for p in duplicates[:5])))
+
+    def _get_duplicates(self):
+        "Return the parties with the same name or tax identifier"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Identifier = pool.get('party.identifier')
+        domain = []
+        if self.name:
+            domain.append(('name', 'ilike', self.name.strip()))
+        if self.tax_identifier:
+            code = Identifier(
+                type=self.tax_identifier_type,
+                code=self.tax_identifier).on_change_with_code()
+            domain.append(('identifiers.code', '=', code))
+        if not domain:
+            return []
+        parties = Party.search(['OR'] + domain, limit=10)
+        return [p for p in parties if p != self.party]
+
+    def _snapshot(self, party):
+        "Return the audited values of party"
+        address = party.address_get()
+        identifier = self._get_identifier(party)
+        return {
+            'name': party.name,
+            'email': party.email or None,
+            'phone': party.phone or None,
+            'website': party.website or None,
+            'street': address.street if address else None,
+            'postal_code': address.postal_code if address else None,
+            'city': address.city if address else None,
+            'country': address.country.code
+            if address and address.country else None,
+            'tax_identifier_type': identifier.type if identifier else None,
+            'tax_identifier': identifier.code if identifier else None,
+            'customer_accounts': [a.code for a in party.customer_accounts],
+            }
+
+    def _get_identifier(self, party):
+        for identifier in party.identifiers:
+            if (not self.tax_identifier_type
+                    or identifier.type == self.tax_identifier_type):
+                return identifier
+
+    def _create_party(self):
+        "Create the proposed party"
+        pool = Pool()
+        Party = pool.get('party.party')
+        party = Party(name=self.name)
+        party.addresses = []
+        party.contact_mechanisms = []
+        party.identifiers = []
+        party.save()
+        self._fill_party(party)
+        return party
+
+    def _modify_party(self):
+        "Write the proposed changes on the party"
+        self._fill_party(self.party)
+
+    def _fill_party(self, party):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Address = pool.get('party.address')
+        Mechanism = pool.get('party.contact_mechanism')
+        Identifier = pool.get('party.identifier')
+        Account = pool.get('customer.account')
+
+        if self.name and self.name != party.name:
+            party.name = self.name
+        if self.supplier and self.supplier_payment_term:
+            party.supplier_payment_term = self.supplier_payment_term
+        party.save()
+
+        if any(getattr(self, f) for f in [
+                    'street', 'postal_code', 'city', 'country']):
+            address = party.address_get() or Address(party=party)
+            for fname in ['street', 'postal_code', 'city', 'country']:
+                if getattr(self, fname):
+                    setattr(address, fname, getattr(self, fname))
+            address.save()
+
+        mechanisms = []
+        for type_ in ['email', 'phone', 'website']:
+            value = getattr(self, type_)
+            if not value:
+                continue
+            mechanism = party.contact_mechanism_get(type_) or Mechanism(
+                party=party, type=type_)
+            mechanism.value = value
+            mechanisms.append(mechanism)
+        Mechanism.save(mechanisms)
+
+        if self.tax_identifier:
+            identifier = self._get_identifier(party) or Identifier(
+                party=party, type=self.tax_identifier_type)
+            identifier.code = self.tax_identifier
+            identifier.save()
+
+        if self.customer and self.billing_profile and not any(
+                a.company == self.company for a in Party(
+                    party.id).customer_accounts):
+            Account.save([Account(
+                        party=party,
+                        company=self.company,
+                        profile=self.billing_profile,
+                        code=self.account_code or party.code)])

@@ -1,0 +1,86 @@
+# This file is part of Tryton.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from trytond.model import Index, Unique, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import without_check_access
+
+
+class Invoice(metaclass=PoolMeta):
+    __name__ = 'account.invoice'
+
+    invoicing_run = fields.Many2One(
+        'customer.invoicing.run', "Invoicing Run", readonly=True,
+        ondelete='RESTRICT')
+    invoicing_key = fields.Char("Invoicing Key", readonly=True)
+    invoicing_sent = fields.Boolean(
+        "Sent by Invoicing Run", readonly=True,
+        help="The invoice was output through its billing channel.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t,
+                (t.invoicing_run, Index.Range()),
+                (t.invoicing_key, Index.Equality()),
+                where=t.invoicing_run != None))  # noqa: E711
+        cls._check_modify_exclude.add('invoicing_sent')
+
+    @classmethod
+    def default_invoicing_sent(cls):
+        return False
+
+    @classmethod
+    def copy(cls, invoices, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('invoicing_run', None)
+        default.setdefault('invoicing_key', None)
+        default.setdefault('invoicing_sent', False)
+        return super().copy(invoices, default=default)
+
+
+class InvoiceLine(metaclass=PoolMeta):
+    __name__ = 'account.invoice.line'
+
+    invoicing_item = fields.Many2One(
+        'customer.invoicing.run.item', "Invoicing Run Item", readonly=True,
+        ondelete='RESTRICT')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('invoicing_item_unique', Unique(t, t.invoicing_item),
+                'customer_invoicing_run.msg_invoice_line_item_unique'),
+            ]
+
+    @classmethod
+    def _get_origin(cls):
+        return super()._get_origin() + ['customer.invoicing.manual_item']
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('invoicing_item', None)
+        return super().copy(lines, default=default)
+
+    @classmethod
+    def on_delete(cls, lines):
+        "Release the run items of deleted lines so they can be billed again"
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        callbacks = super().on_delete(lines)
+        with without_check_access():
+            items = [l.invoicing_item for l in cls.browse(lines)
+                if l.invoicing_item]
+        if items:
+            def release():
+                with without_check_access():
+                    Item.write(Item.browse(items), {
+                            'state': 'cancelled',
+                            'active_source': None,
+                            })
+            callbacks.append(release)
+        return callbacks

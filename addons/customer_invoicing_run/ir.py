@@ -1,0 +1,17 @@
+# This file is part of Tryton.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from trytond.pool import PoolMeta
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend([
+                ('customer.invoicing.run|run_scheduled',
+                    "Start Scheduled Invoicing Runs"),
+                ('customer.invoicing.run|resume_stalled',
+                    "Resume Stalled Invoicing Runs"),
+                ])

@@ -1,0 +1,103 @@
+# This file is part of Tryton.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from collections import defaultdict
+
+from sql import Null
+
+from trytond.pool import Pool, PoolMeta
+
+
+class BillingRequest(metaclass=PoolMeta):
+    __name__ = 'project.billing.request'
+
+    @classmethod
+    def _invoice_on_release(cls):
+        # released requests are invoiced by the invoicing runs
+        return False
+
+
+class Run(metaclass=PoolMeta):
+    __name__ = 'customer.invoicing.run'
+
+    @classmethod
+    def get_sources(cls):
+        return super().get_sources() + [
+            ('project', "Project Billing Requests")]
+
+    @classmethod
+    def _get_source_models(cls):
+        models = super()._get_source_models()
+        models['project'] = 'project.billing.request.line'
+        return models
+
+    def _candidates_project(self):
+        "Yield the billable lines of released project billing requests"
+        pool = Pool()
+        Request = pool.get('project.billing.request')
+        RequestLine = pool.get('project.billing.request.line')
+        Work = pool.get('project.work')
+        Company = pool.get('company.company')
+        request = Request.__table__()
+        line = RequestLine.__table__()
+        work = Work.__table__()
+        company = Company.__table__()
+        model = RequestLine.__name__
+        query = (line
+            .join(request, condition=line.request == request.id)
+            .join(work, condition=line.project == work.id)
+            .join(company, condition=work.company == company.id)
+            .select(
+                line.id, work.party, line.customer_account, Null,
+                request.date, company.currency, request.id,
+                where=(work.company == self.company.id)
+                & (request.state == 'released')
+                & line.action.in_(['bill', 'adjust'])
+                & (line.invoice_line == Null)
+                & (request.date <= self.cutoff_date)
+                & self._selection_where(work.party, line.customer_account)
+                & self._not_billed_where(model, line.id),
+                order_by=[request.id, line.id]))
+        yield from self._fetch_candidates(
+            query, model, 'project', origin=Request.__name__)
+
+
+class RunItem(metaclass=PoolMeta):
+    __name__ = 'customer.invoicing.run.item'
+
+    def _get_invoice_line_project(self):
+        line = self.source.get_invoice_line()
+        if line is not None:
+            line.originating_customer = self.party
+        return line
+
+    def _get_origin(self):
+        if str(self.source).startswith('project.billing.request.line,'):
+            return str(self.source.request)
+        return super()._get_origin()
+
+    @classmethod
+    def _billed_project(cls, pairs):
+        "Link the request lines to their invoice line, close the requests"
+        pool = Pool()
+        RequestLine = pool.get('project.billing.request.line')
+        Request = pool.get('project.billing.request')
+        to_write = []
+        requests = set()
+        for item, invoice_line in pairs:
+            to_write.extend((
+                    [RequestLine(item.source.id)],
+                    {'invoice_line': invoice_line.id}))
+            requests.add(item.source.request.id)
+        if to_write:
+            RequestLine.write(*to_write)
+        lines = RequestLine.search([
+                ('request', 'in', list(requests)),
+                ('action', 'in', ['bill', 'adjust']),
+                ('invoice_line', '=', None),
+                ])
+        open_ = defaultdict(int)
+        for line in lines:
+            open_[line.request.id] += 1
+        done = [Request(r) for r in requests if not open_[r]]
+        if done:
+            Request.write(done, {'state': 'invoiced'})

@@ -1,0 +1,1471 @@
+# This file is part of Tryton.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+import datetime as dt
+import logging
+from collections import defaultdict
+from decimal import Decimal
+from itertools import groupby
+
+from sql import Literal, Null
+from sql.aggregate import Count, Max
+from sql.conditionals import Coalesce
+from sql.operators import Concat
+
+from trytond import backend
+from trytond.exceptions import UserError
+from trytond.i18n import gettext
+from trytond.model import (
+    Check, Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
+
+from .exceptions import (
+    ItemError, ManualItemAccessError, RunAccessError, RunError)
+
+logger = logging.getLogger(__name__)
+
+STATES_DRAFT = {'readonly': Eval('state') != 'draft'}
+
+
+def _database_errors():
+    return (
+        backend.DatabaseOperationalError, backend.DatabaseIntegrityError,
+        backend.DatabaseTimeoutError)
+
+
+class Run(Workflow, ModelSQL, ModelView):
+    "Customer Invoicing Run"
+    __name__ = 'customer.invoicing.run'
+    _rec_name = 'reference'
+
+    reference = fields.Char("Reference", states=STATES_DRAFT)
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=STATES_DRAFT)
+    cutoff_date = fields.Date(
+        "Cutoff Date", required=True, states=STATES_DRAFT,
+        help="Only items dated on or before this date are billed.")
+    invoice_date = fields.Date(
+        "Invoice Date", required=True, states=STATES_DRAFT)
+    parties = fields.Many2Many(
+        'customer.invoicing.run-party.party', 'run', 'party', "Customers",
+        states=STATES_DRAFT,
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'},
+        help="Limit the run to these customers or headquarters "
+        "(a headquarter includes its branches).")
+    profiles = fields.Many2Many(
+        'customer.invoicing.run-customer.billing.profile', 'run', 'profile',
+        "Billing Profiles", states=STATES_DRAFT,
+        domain=[('company', '=', Eval('company', -1))])
+    cycle = fields.Selection([
+            (None, ""),
+            ('immediate', "Immediate"),
+            ('weekly', "Weekly"),
+            ('monthly', "Monthly"),
+            ], "Billing Cycle", states=STATES_DRAFT)
+    sources = fields.MultiSelection(
+        'get_sources', "Sources", states=STATES_DRAFT)
+    post_invoices = fields.Boolean("Post Invoices", states=STATES_DRAFT)
+    send_invoices = fields.Boolean(
+        "Send Invoices", states=STATES_DRAFT,
+        help="Print, email or store UBL per billing profile channel.")
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('running', "Running"),
+            ('done', "Done"),
+            ('cancelled', "Cancelled"),
+            ], "State", readonly=True, required=True, sort=False)
+    items = fields.One2Many(
+        'customer.invoicing.run.item', 'run', "Items", readonly=True)
+    previews = fields.One2Many(
+        'customer.invoicing.run.preview', 'run', "Preview", readonly=True)
+    invoices = fields.One2Many(
+        'account.invoice', 'invoicing_run', "Invoices", readonly=True)
+    items_total = fields.Function(
+        fields.Integer("Items"), 'get_progress')
+    items_done = fields.Function(
+        fields.Integer("Items Billed"), 'get_progress')
+    items_failed = fields.Function(
+        fields.Integer("Items Failed"), 'get_progress')
+    items_pending = fields.Function(
+        fields.Integer("Items Pending"), 'get_progress')
+    progress = fields.Function(
+        fields.Float("Progress", digits=(1, 4)), 'get_progress')
+    invoice_count = fields.Function(
+        fields.Integer("Invoices"), 'get_progress')
+    start_time = fields.Timestamp("Start Time", readonly=True)
+    end_time = fields.Timestamp("End Time", readonly=True)
+    duration = fields.Function(
+        fields.TimeDelta("Duration"), 'get_duration')
+    totals = fields.Function(fields.Text("Totals"), 'get_totals')
+    log = fields.Text("Log", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.state, Index.Equality(cardinality='low')),
+                where=t.state == 'running'))
+        cls._order = [('invoice_date', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'running'),
+            ('running', 'done'),
+            ('draft', 'cancelled'),
+            ('running', 'cancelled'),
+            ('cancelled', 'draft'),
+            }
+        cls._buttons.update({
+                'simulate': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                'run': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                'resume': {
+                    'invisible': Eval('state') != 'running',
+                    'depends': ['state'],
+                    },
+                'retry_failed': {
+                    'invisible': (~Eval('state').in_(['running', 'done'])
+                        | ~Eval('items_failed')),
+                    'depends': ['state', 'items_failed'],
+                    },
+                'cancel': {
+                    'invisible': ~Eval('state').in_(['draft', 'running']),
+                    'depends': ['state'],
+                    },
+                'draft': {
+                    'invisible': Eval('state') != 'cancelled',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_sources(cls):
+        return [s for s, _ in cls.get_sources()]
+
+    @classmethod
+    def default_cutoff_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_invoice_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_post_invoices(cls):
+        return False
+
+    @classmethod
+    def default_send_invoices(cls):
+        return False
+
+    @classmethod
+    def get_sources(cls):
+        "Return the selection of billable sources"
+        return [('manual', "Manual Items")]
+
+    @classmethod
+    def _get_source_models(cls):
+        "Return a dictionary of source key to source model name"
+        return {'manual': 'customer.invoicing.manual_item'}
+
+    @classmethod
+    def _batch_size(cls):
+        "Return the number of items processed by one queue task"
+        return Transaction().context.get('invoicing_run_batch_size', 500)
+
+    # Progress and log
+
+    def get_rec_name(self, name):
+        return self.reference or '#%s' % self.id
+
+    @classmethod
+    def get_progress(cls, runs, names):
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        Invoice = pool.get('account.invoice')
+        item = Item.__table__()
+        invoice = Invoice.__table__()
+        cursor = Transaction().connection.cursor()
+        counts = defaultdict(lambda: defaultdict(int))
+        invoices = defaultdict(int)
+        for sub_ids in grouped_slice(list(map(int, runs))):
+            cursor.execute(*item.select(
+                    item.run, item.state, Count(Literal('*')),
+                    where=fields.SQL_OPERATORS['in'](item.run, sub_ids),
+                    group_by=[item.run, item.state]))
+            for run_id, state, count in cursor:
+                counts[run_id][state] += count
+            cursor.execute(*invoice.select(
+                    invoice.invoicing_run, Count(Literal('*')),
+                    where=fields.SQL_OPERATORS['in'](
+                        invoice.invoicing_run, sub_ids),
+                    group_by=[invoice.invoicing_run]))
+            invoices.update(cursor)
+        result = {n: {} for n in names}
+        for run in runs:
+            c = counts[run.id]
+            total = sum(v for k, v in c.items() if k != 'cancelled')
+            finished = total - c['pending']
+            values = {
+                'items_total': total,
+                'items_done': c['done'],
+                'items_failed': c['failed'],
+                'items_pending': c['pending'],
+                'progress': (finished / total) if total else 0.,
+                'invoice_count': invoices.get(run.id, 0),
+                }
+            for name in names:
+                result[name][run.id] = values[name]
+        return result
+
+    def get_duration(self, name):
+        if self.start_time:
+            return (self.end_time or dt.datetime.now()) - self.start_time
+
+    def get_totals(self, name):
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        totals = defaultdict(lambda: [Decimal(0)] * 3)
+        invoices = Invoice.search([('invoicing_run', '=', self.id)])
+        for sub_invoices in grouped_slice(invoices, 1000):
+            sub_invoices = Invoice.browse(list(sub_invoices))
+            for invoice in sub_invoices:
+                values = totals[invoice.currency]
+                values[0] += invoice.untaxed_amount
+                values[1] += invoice.tax_amount
+                values[2] += invoice.total_amount
+        lines = []
+        for currency, (untaxed, tax, total) in sorted(
+                totals.items(), key=lambda t: t[0].code):
+            lines.append('%s: %s + %s = %s' % (
+                    currency.code, untaxed, tax, total))
+        return '\n'.join(lines)
+
+    def _log(self, msg_id, **values):
+        "Append a translated line to the run log"
+        values.setdefault(
+            'date', dt.datetime.now().replace(microsecond=0).isoformat(' '))
+        line = gettext(msg_id, **values)
+        self.log = '\n'.join(filter(None, [self.log, line]))
+
+    @classmethod
+    def delete(cls, runs):
+        for run in runs:
+            if run.state not in {'draft', 'cancelled'}:
+                raise RunAccessError(gettext(
+                        'customer_invoicing_run.msg_run_delete_not_draft',
+                        run=run.rec_name))
+        super().delete(runs)
+
+    @classmethod
+    def copy(cls, runs, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['items', 'previews', 'invoices', 'log', 'start_time',
+                'end_time']:
+            default.setdefault(name, None)
+        return super().copy(runs, default=default)
+
+    # Checks
+
+    def check_run(self):
+        "Raise a RunError if the run cannot be simulated or started"
+        pool = Pool()
+        User = pool.get('res.user')
+        if not self.sources:
+            raise RunError(gettext(
+                    'customer_invoicing_run.msg_run_no_source',
+                    run=self.rec_name))
+        if self.cutoff_date > self.invoice_date:
+            raise RunError(gettext(
+                    'customer_invoicing_run.msg_run_cutoff_after_invoice_date',
+                    run=self.rec_name,
+                    cutoff_date=self.cutoff_date,
+                    invoice_date=self.invoice_date))
+        user_id = Transaction().user
+        if user_id and self.company.id not in User.get_companies():
+            raise RunError(gettext(
+                    'customer_invoicing_run.msg_run_company_not_allowed',
+                    run=self.rec_name, company=self.company.rec_name))
+
+    # Collecting billable sources
+
+    def _selection_where(self, party_column, account_column):
+        "Return the SQL condition of the run's customer selection"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Account = pool.get('customer.account')
+        Profile = pool.get('customer.billing.profile')
+        where = Literal(True)
+        if self.parties:
+            party = Party.__table__()
+            ids = [p.id for p in self.parties]
+            where &= (
+                fields.SQL_OPERATORS['in'](party_column, ids)
+                | party_column.in_(party.select(party.id,
+                        where=fields.SQL_OPERATORS['in'](
+                            party.headquarter, ids))))
+        if self.profiles or self.cycle:
+            account = Account.__table__()
+            profile = Profile.__table__()
+            account_where = Literal(True)
+            if self.profiles:
+                account_where &= fields.SQL_OPERATORS['in'](
+                    account.profile, [p.id for p in self.profiles])
+            if self.cycle:
+                account_where &= profile.cycle == self.cycle
+            where &= account_column.in_(
+                account.join(profile,
+                    condition=account.profile == profile.id).select(
+                    account.id, where=account_where))
+        return where
+
+    def _not_billed_where(self, model, id_column):
+        "Return the SQL condition excluding sources with an active item"
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        item = Item.__table__()
+        source = Concat(model + ',', id_column)
+        return ~source.in_(item.select(
+                item.active_source, where=item.active_source != Null))
+
+    def _candidates(self):
+        "Yield lists of candidate values for every source of the run"
+        for key in self.sources or []:
+            yield from getattr(self, '_candidates_%s' % key)()
+
+    def _candidates_manual(self):
+        pool = Pool()
+        ManualItem = pool.get('customer.invoicing.manual_item')
+        manual = ManualItem.__table__()
+        model = ManualItem.__name__
+        query = manual.select(
+            manual.id, manual.party, manual.customer_account,
+            manual.third_party, manual.date, manual.currency,
+            where=(manual.company == self.company.id)
+            & (manual.date <= self.cutoff_date)
+            & self._selection_where(manual.party, manual.customer_account)
+            & self._not_billed_where(model, manual.id),
+            order_by=[manual.id])
+        yield from self._fetch_candidates(query, model, 'manual')
+
+    def _fetch_candidates(self, query, model, source_key, origin=None):
+        """Yield lists of candidate values from query rows
+        (id, party, customer_account, third_party, date, currency[, origin])
+        """
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*query)
+        while rows := cursor.fetchmany(1000):
+            candidates = []
+            for row in rows:
+                id_, party, account, third_party, date, currency = row[:6]
+                if isinstance(date, str):
+                    date = dt.date.fromisoformat(date)
+                candidates.append({
+                        'source': '%s,%s' % (model, id_),
+                        'source_key': source_key,
+                        'party': party,
+                        'customer_account': account,
+                        'third_party': third_party,
+                        'date': date,
+                        'currency': currency,
+                        'origin': (
+                            '%s,%s' % (origin, row[6]) if origin
+                            else '%s,%s' % (model, id_)),
+                        })
+            yield candidates
+
+    def _complete_candidates(self, candidates):
+        """Set invoice party, grouping key and state on candidate values
+        (errors are recorded on the candidate)"""
+        pool = Pool()
+        Account = pool.get('customer.account')
+        Party = pool.get('party.party')
+        accounts = Account.browse(list({
+                    c['customer_account'] for c in candidates
+                    if c['customer_account']}))
+        accounts = {a.id: a for a in accounts}
+        parties = Party.browse(list({c['party'] for c in candidates}))
+        parties = {p.id: p for p in parties}
+        for values in candidates:
+            values['run'] = self.id
+            values['company'] = self.company.id
+            account = accounts.get(values['customer_account'])
+            party = parties[values['party']]
+            try:
+                invoice_party = self._get_invoice_party(
+                    party, account, values)
+                values['invoice_party'] = invoice_party.id
+                values['group_key'] = self._get_group_key(
+                    invoice_party, account, values)
+                values['state'] = 'pending'
+                values['error'] = None
+            except UserError as exception:
+                values['invoice_party'] = None
+                values['group_key'] = None
+                values['state'] = 'failed'
+                values['error'] = exception.message
+        return candidates
+
+    def _get_invoice_party(self, party, account, values):
+        "Return the party to invoice for the candidate values"
+        pool = Pool()
+        Party = pool.get('party.party')
+        if account:
+            account.check_billable(date=self.invoice_date)
+            third_party = (
+                Party(values['third_party']) if values['third_party']
+                else None)
+            return account.get_invoice_party(
+                third_party=third_party, date=self.invoice_date)
+        return party
+
+    def _get_group_key(self, invoice_party, account, values):
+        "Return the invoice grouping key of the candidate values as a string"
+        key = (('currency', values['currency']),)
+        account_key = (
+            account._get_grouping_key(invoice_party, self.invoice_date)
+            if account else None)
+        if account_key is not None:
+            key += tuple(account_key)
+        else:
+            key += (
+                ('party', invoice_party.id),
+                ('account', account.id if account else None),
+                )
+            if account:
+                # one invoice per order
+                key += (('origin', values['origin']),)
+        if values['third_party']:
+            key += (('third_party', values['third_party']),)
+        return repr(key)
+
+    def _collect(self):
+        "Create the run items and return their number"
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        count = 0
+        for candidates in self._candidates():
+            candidates = self._complete_candidates(candidates)
+            for values in candidates:
+                values.pop('source_key')
+                values.pop('third_party', None)
+                values.pop('origin', None)
+            Item.create(candidates)
+            count += len(candidates)
+        return count
+
+    # Simulation
+
+    @classmethod
+    @ModelView.button
+    def simulate(cls, runs):
+        pool = Pool()
+        Preview = pool.get('customer.invoicing.run.preview')
+        Preview.delete([p for r in runs for p in r.previews])
+        previews = []
+        for run in runs:
+            run.check_run()
+            previews.extend(run._simulate())
+            if not previews:
+                raise RunError(gettext(
+                        'customer_invoicing_run.msg_run_empty_selection',
+                        run=run.rec_name))
+        Preview.save(previews)
+
+    def _simulate(self):
+        "Return the unsaved previews of the invoices the run would create"
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        Preview = pool.get('customer.invoicing.run.preview')
+        invoices = {}
+        previews = []
+        for candidates in self._candidates():
+            candidates = self._complete_candidates(candidates)
+            for values in candidates:
+                source_key = values.pop('source_key')
+                values.pop('third_party', None)
+                values.pop('origin', None)
+                item = Item(**values)
+                if item.state == 'failed':
+                    previews.append(Preview(
+                            run=self, invoice_party=None,
+                            customer_account=item.customer_account,
+                            currency=item.currency, lines=0,
+                            warnings=gettext(
+                                'customer_invoicing_run.msg_warning_error',
+                                source=item.source.rec_name,
+                                reason=item.error)))
+                    continue
+                try:
+                    line = item._get_invoice_line(source_key)
+                except UserError as exception:
+                    previews.append(Preview(
+                            run=self, invoice_party=item.invoice_party,
+                            customer_account=item.customer_account,
+                            currency=item.currency, lines=0,
+                            warnings=gettext(
+                                'customer_invoicing_run.msg_warning_error',
+                                source=item.source.rec_name,
+                                reason=exception.message)))
+                    continue
+                invoice = invoices.get(item.group_key)
+                if invoice is None:
+                    invoice = invoices[item.group_key] = (
+                        self._get_invoice(item))
+                    invoice.lines = []
+                    invoice.warnings = []
+                invoice.lines = list(invoice.lines) + [line]
+                if not line.taxes:
+                    invoice.warnings.append(gettext(
+                            'customer_invoicing_run.msg_warning_missing_tax',
+                            source=item.source.rec_name))
+        party_totals = defaultdict(Decimal)
+        for key, invoice in invoices.items():
+            invoice._on_change_lines_taxes()
+            party_totals[invoice.party] += invoice.total_amount
+        for party, total in party_totals.items():
+            warning = self._credit_limit_warning(party, total)
+            if warning:
+                for invoice in invoices.values():
+                    if invoice.party == party:
+                        invoice.warnings.append(warning)
+        for sequence, (key, invoice) in enumerate(
+                sorted(invoices.items()), 1):
+            previews.append(Preview(
+                    run=self, sequence=sequence, group_key=key,
+                    invoice_party=invoice.party,
+                    customer_account=invoice.customer_account,
+                    currency=invoice.currency, lines=len(invoice.lines),
+                    untaxed_amount=invoice.untaxed_amount,
+                    tax_amount=invoice.tax_amount,
+                    total_amount=invoice.total_amount,
+                    warnings='\n'.join(invoice.warnings) or None))
+        return previews
+
+    def _credit_limit_warning(self, party, amount):
+        "Return a warning if amount exceeds the party's credit limit"
+        limit = party.get_multivalue(
+            'credit_limit_amount', company=self.company.id)
+        if limit is None:
+            return
+        with Transaction().set_context(company=self.company.id):
+            credit = party.credit_amount or 0
+        if credit + amount > limit:
+            return gettext('customer_invoicing_run.msg_warning_credit_limit',
+                party=party.rec_name, limit=limit,
+                amount=credit + amount - limit)
+
+    # Execution
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('running')
+    def run(cls, runs):
+        for run in runs:
+            run.check_run()
+            count = run._collect()
+            if not count:
+                raise RunError(gettext(
+                        'customer_invoicing_run.msg_run_empty_selection',
+                        run=run.rec_name))
+            run.start_time = dt.datetime.now()
+            run.end_time = None
+            run._log('customer_invoicing_run.msg_log_started', count=count)
+        cls.save(runs)
+        for run in runs:
+            cls.__queue__.process_batch([run])
+
+    @classmethod
+    @ModelView.button
+    def resume(cls, runs):
+        "Enqueue the processing of the pending items of running runs"
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        for run in runs:
+            if run.state != 'running':
+                continue
+            count = Item.search_count([
+                    ('run', '=', run.id),
+                    ('state', '=', 'pending'),
+                    ])
+            run._log('customer_invoicing_run.msg_log_resumed', count=count)
+            cls.__queue__.process_batch([run])
+        cls.save(runs)
+
+    @classmethod
+    def process_batch(cls, runs):
+        "Bill one batch of pending items of each run (queue task)"
+        for run in runs:
+            if run.state != 'running':
+                continue
+            items = run._claim_items(cls._batch_size())
+            if items:
+                run._process_items(items)
+            if run._has_pending():
+                cls.__queue__.process_batch([run])
+            else:
+                cls.__queue__.finish([run])
+
+    def _claim_items(self, size):
+        """Return up to size pending items of the run, locked for update
+        (rows locked by another transaction are skipped)"""
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        item = Item.__table__()
+        transaction = Transaction()
+        database = transaction.database
+        cursor = transaction.connection.cursor()
+        query = item.select(item.id,
+            where=(item.run == self.id) & (item.state == 'pending'),
+            order_by=[item.group_key, item.id],
+            limit=size)
+        if database.has_select_for():
+            For = database.get_select_for_skip_locked()
+            query.for_ = For('UPDATE')
+        cursor.execute(*query)
+        return Item.browse([i for i, in cursor])
+
+    def _has_pending(self):
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        return bool(Item.search([
+                    ('run', '=', self.id),
+                    ('state', '=', 'pending'),
+                    ], limit=1))
+
+    def _process_items(self, items):
+        "Create the invoice lines of the items, grouped into invoices"
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        Item.check_sources(items)
+        lines, failed, skipped = [], [], []
+        by_source = defaultdict(list)
+        for item in items:
+            if item.state == 'pending':
+                by_source[item.source_key].append(item)
+        for source_key, source_items in by_source.items():
+            for item in source_items:
+                try:
+                    line = item._get_invoice_line(source_key)
+                except _database_errors():
+                    raise
+                except UserError as exception:
+                    failed.append((item, exception.message))
+                    continue
+                except Exception as exception:
+                    logger.warning(
+                        "item %s failed", item.id, exc_info=True)
+                    failed.append((item, str(exception)))
+                    continue
+                if line is None:
+                    skipped.append(item)
+                    continue
+                line.invoicing_item = item
+                lines.append((item, line))
+        if lines:
+            keys = {i.group_key for i, _ in lines}
+            invoices = {i.invoicing_key: i for i in Invoice.search([
+                        ('invoicing_run', '=', self.id),
+                        ('invoicing_key', 'in', list(keys)),
+                        ('state', '=', 'draft'),
+                        ])}
+            new_invoices = []
+            for item, line in lines:
+                if item.group_key not in invoices:
+                    invoice = invoices[item.group_key] = self._get_invoice(
+                        item)
+                    new_invoices.append(invoice)
+            Invoice.save(new_invoices)
+            for item, line in lines:
+                line.invoice = invoices[item.group_key]
+            InvoiceLine.save([l for _, l in lines])
+            Item._billed(lines)
+            Invoice.update_taxes(
+                Invoice.browse(list({l.invoice.id for _, l in lines})))
+            Item.write([i for i, _ in lines], {'state': 'done'})
+        if skipped:
+            Item.write(skipped, {
+                    'state': 'skipped',
+                    'active_source': None,
+                    })
+        to_write = []
+        for error, error_items in groupby(
+                sorted(failed, key=lambda f: f[1]), key=lambda f: f[1]):
+            to_write.extend(([i for i, _ in error_items], {
+                        'state': 'failed',
+                        'active_source': None,
+                        'error': error,
+                        }))
+        if to_write:
+            Item.write(*to_write)
+
+    def _get_invoice(self, item):
+        "Return an unsaved invoice for the group of item"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        party = item.invoice_party
+        account = item.customer_account
+        invoice = Invoice(
+            company=self.company,
+            type='out',
+            party=party,
+            invoice_address=party.address_get(type='invoice'),
+            currency=item.currency,
+            account=party.account_receivable_used,
+            invoice_date=self.invoice_date,
+            invoicing_run=self,
+            invoicing_key=item.group_key,
+            customer_account=account,
+            )
+        if not invoice.account:
+            raise ItemError(gettext(
+                    'customer_invoicing_run.msg_item_missing_receivable_account',
+                    party=party.rec_name))
+        invoice.originating_customer = item.party
+        if account and account.profile.grouping == 'headquarter':
+            # the invoice groups the obligations of several customers
+            invoice.originating_customer = None
+            invoice.customer_account = None
+        invoice.bill_to_third_party = invoice._is_billed_to_third_party()
+        invoice.set_journal()
+        invoice.payment_term = (
+            account.profile.payment_term if account
+            and account.profile.payment_term
+            else party.customer_payment_term)
+        return invoice
+
+    @classmethod
+    def finish(cls, runs):
+        "Close the runs without pending item, post and send (queue task)"
+        cls.lock(runs)
+        to_done = []
+        for run in runs:
+            if run.state == 'running' and not run._has_pending():
+                to_done.append(run)
+        if not to_done:
+            return
+        for run in to_done:
+            run.end_time = dt.datetime.now()
+            run._log('customer_invoicing_run.msg_log_finished',
+                invoices=run.invoice_count, failed=run.items_failed)
+        cls.save(to_done)
+        cls.done(to_done)
+        to_post = [r for r in to_done if r.post_invoices]
+        if to_post:
+            cls.post(to_post)
+        to_send = [r for r in to_done if r.send_invoices]
+        if to_send:
+            cls.send(to_send)
+
+    @classmethod
+    @Workflow.transition('done')
+    def done(cls, runs):
+        pass
+
+    @classmethod
+    def post(cls, runs):
+        "Post the draft invoices of the runs"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        for run in runs:
+            invoices = Invoice.search([
+                    ('invoicing_run', '=', run.id),
+                    ('state', 'in', ['draft', 'validated']),
+                    ])
+            for sub_invoices in grouped_slice(invoices, 500):
+                Invoice.post(Invoice.browse(list(sub_invoices)))
+            run._log('customer_invoicing_run.msg_log_posted',
+                count=len(invoices))
+        cls.save(runs)
+
+    @classmethod
+    def send(cls, runs):
+        "Output the invoices of the runs through their profile channel"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        for run in runs:
+            invoices = Invoice.search([
+                    ('invoicing_run', '=', run.id),
+                    ('state', 'not in', ['draft', 'cancelled']),
+                    ('invoicing_sent', '=', False),
+                    ], order=[('number', 'ASC'), ('id', 'ASC')])
+            channels = defaultdict(list)
+            for invoice in invoices:
+                channels[run._get_channel(invoice)].append(invoice)
+            for channel, channel_invoices in channels.items():
+                sent = getattr(run, '_send_%s' % channel)(channel_invoices)
+                run._log('customer_invoicing_run.msg_log_output',
+                    channel=channel, count=sent)
+            Invoice.write(invoices, {'invoicing_sent': True})
+        cls.save(runs)
+
+    def _get_channel(self, invoice):
+        "Return the output channel of the invoice"
+        account = invoice.customer_account
+        if not account:
+            for line in invoice.lines:
+                item = line.invoicing_item
+                if item and item.customer_account:
+                    account = item.customer_account
+                    break
+        return account.profile.channel if account else 'print'
+
+    def _send_print(self, invoices):
+        "Store one merged document of the invoices on the run"
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        InvoiceReport = pool.get('account.invoice', type='report')
+        try:
+            ext, content, _, _ = InvoiceReport.execute(
+                [i.id for i in invoices], {})
+        except UserError as exception:
+            self._log('customer_invoicing_run.msg_log_output_failed',
+                channel='print', invoice=invoices[0].rec_name,
+                error=exception.message)
+            return 0
+        Attachment.save([Attachment(
+                    resource=self,
+                    name='invoices-%s.%s' % (self.id, ext),
+                    type='data',
+                    data=content)])
+        return len(invoices)
+
+    def _send_email(self, invoices):
+        "Email each invoice to its contact after commit"
+        from email.message import EmailMessage
+
+        from trytond.config import config
+        from trytond.sendmail import send_message_transactional
+        pool = Pool()
+        InvoiceReport = pool.get('account.invoice', type='report')
+        sent = 0
+        for invoice in invoices:
+            email = invoice.party.email
+            if not email:
+                self._log('customer_invoicing_run.msg_log_output_failed',
+                    channel='email', invoice=invoice.rec_name,
+                    error=gettext('customer_invoicing_run.msg_log_no_email',
+                        invoice=invoice.rec_name))
+                continue
+            msg = EmailMessage()
+            msg['From'] = config.get('email', 'from')
+            msg['To'] = email
+            msg['Subject'] = gettext(
+                'customer_invoicing_run.msg_email_subject',
+                number=invoice.number)
+            msg.set_content(gettext(
+                    'customer_invoicing_run.msg_email_body',
+                    number=invoice.number, date=invoice.invoice_date,
+                    amount='%s %s' % (
+                        invoice.total_amount, invoice.currency.code)))
+            try:
+                ext, content, _, name = InvoiceReport.execute(
+                    [invoice.id], {})
+                if isinstance(content, str):
+                    content = content.encode()
+                msg.add_attachment(
+                    bytes(content), maintype='application',
+                    subtype='octet-stream',
+                    filename='%s.%s' % (invoice.number, ext))
+            except UserError:
+                pass
+            send_message_transactional(msg)
+            sent += 1
+        return sent
+
+    def _send_ubl(self, invoices):
+        "Store the UBL e-invoice of each invoice as attachment"
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        UBL = pool.get('edocument.ubl.invoice')
+        attachments = []
+        for invoice in invoices:
+            try:
+                document = UBL(invoice)
+                data = document.render('2')
+            except (UserError, ValueError, AttributeError,
+                    TypeError) as exception:
+                self._log('customer_invoicing_run.msg_log_output_failed',
+                    channel='ubl', invoice=invoice.rec_name,
+                    error=getattr(exception, 'message', str(exception)))
+                continue
+            attachments.append(Attachment(
+                    resource=invoice,
+                    name='%s.xml' % (invoice.number or invoice.id),
+                    type='data',
+                    data=data))
+        Attachment.save(attachments)
+        return len(attachments)
+
+    @classmethod
+    @ModelView.button
+    def retry_failed(cls, runs):
+        "Put the failed items back to pending and process them"
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        for run in runs:
+            items = Item.search([
+                    ('run', '=', run.id),
+                    ('state', '=', 'failed'),
+                    ])
+            Item.retry(items)
+            run._log('customer_invoicing_run.msg_log_retry',
+                count=len(items))
+            if run.state == 'done':
+                run.state = 'running'
+                run.end_time = None
+        cls.save(runs)
+        for run in runs:
+            cls.__queue__.process_batch([run])
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, runs):
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        Item.write(Item.search([
+                    ('run', 'in', [r.id for r in runs]),
+                    ('state', '=', 'pending'),
+                    ]), {
+                'state': 'cancelled',
+                'active_source': None,
+                })
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, runs):
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        Item.delete(Item.search([
+                    ('run', 'in', [r.id for r in runs]),
+                    ('state', 'in', ['cancelled', 'failed', 'skipped']),
+                    ]))
+
+    # Scheduling
+
+    @classmethod
+    def run_scheduled(cls, date=None):
+        "Start one run per company and billing cycle due on date (cron)"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Company = pool.get('company.company')
+        if date is None:
+            date = Date.today()
+        runs = []
+        for company in Company.search([]):
+            for cycle in cls._get_due_cycles(date):
+                runs.append(cls(
+                        company=company, cutoff_date=date,
+                        invoice_date=date, cycle=cycle,
+                        reference=cls._get_scheduled_reference(cycle, date),
+                        sources=cls.default_sources(),
+                        post_invoices=True, send_invoices=True))
+        cls.save(runs)
+        started = []
+        for run in runs:
+            with Transaction().set_context(company=run.company.id):
+                run.check_run()
+                if not run._collect():
+                    continue
+            run.start_time = dt.datetime.now()
+            started.append(run)
+        cls.save(started)
+        cls.write(started, {'state': 'running'})
+        for run in started:
+            cls.__queue__.process_batch([run])
+        cls.delete([r for r in runs if r not in started])
+        return started
+
+    @classmethod
+    def _get_due_cycles(cls, date):
+        "Return the billing cycles due on date"
+        cycles = ['immediate']
+        if date.weekday() == 0:
+            cycles.append('weekly')
+        if date.day == 1:
+            cycles.append('monthly')
+        return cycles
+
+    @classmethod
+    def _get_scheduled_reference(cls, cycle, date):
+        return '%s %s' % (cycle, date.isoformat())
+
+    @classmethod
+    def resume_stalled(cls, delay=None):
+        """Resume the running runs whose items were not touched for delay
+        (a worker died or its task was lost) (cron)"""
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        item = Item.__table__()
+        cursor = Transaction().connection.cursor()
+        if delay is None:
+            delay = dt.timedelta(minutes=10)
+        runs = cls.search([('state', '=', 'running')])
+        if not runs:
+            return []
+        threshold = dt.datetime.now() - delay
+        stalled = []
+        cursor.execute(*item.select(
+                item.run, Max(Coalesce(item.write_date, item.create_date)),
+                where=fields.SQL_OPERATORS['in'](
+                    item.run, [r.id for r in runs])
+                & (item.state == 'pending'),
+                group_by=[item.run]))
+        for run_id, last in cursor:
+            if isinstance(last, str):
+                last = dt.datetime.fromisoformat(last)
+            if last <= threshold:
+                stalled.append(cls(run_id))
+        cls.resume(stalled)
+        return stalled
+
+
+
+class RunParty(ModelSQL):
+    "Invoicing Run - Party"
+    __name__ = 'customer.invoicing.run-party.party'
+    run = fields.Many2One(
+        'customer.invoicing.run', "Run", required=True, ondelete='CASCADE')
+    party = fields.Many2One(
+        'party.party', "Party", required=True, ondelete='CASCADE')
+
+
+class RunProfile(ModelSQL):
+    "Invoicing Run - Billing Profile"
+    __name__ = 'customer.invoicing.run-customer.billing.profile'
+    run = fields.Many2One(
+        'customer.invoicing.run', "Run", required=True, ondelete='CASCADE')
+    profile = fields.Many2One(
+        'customer.billing.profile', "Profile", required=True,
+        ondelete='CASCADE')
+
+
+class RunItem(ModelSQL, ModelView):
+    "Customer Invoicing Run Item"
+    __name__ = 'customer.invoicing.run.item'
+
+    run = fields.Many2One(
+        'customer.invoicing.run', "Run", required=True, ondelete='CASCADE',
+        readonly=True)
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    source = fields.Reference(
+        "Source", selection='get_source_models', required=True,
+        readonly=True)
+    active_source = fields.Char(
+        "Active Source", readonly=True,
+        help="The source while the item is pending or billed, "
+        "unique in the database.")
+    state = fields.Selection([
+            ('pending', "Pending"),
+            ('done', "Billed"),
+            ('failed', "Failed"),
+            ('skipped', "Nothing to Bill"),
+            ('cancelled', "Cancelled"),
+            ], "State", readonly=True, required=True, sort=False)
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, readonly=True,
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    customer_account = fields.Many2One(
+        'customer.account', "Customer Account", readonly=True)
+    invoice_party = fields.Many2One(
+        'party.party', "Invoice Party", readonly=True,
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    date = fields.Date("Date", readonly=True)
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, readonly=True)
+    group_key = fields.Char("Grouping Key", readonly=True)
+    error = fields.Text("Error", readonly=True)
+    invoice_lines = fields.One2Many(
+        'account.invoice.line', 'invoicing_item', "Invoice Lines",
+        readonly=True)
+    invoice_line = fields.Function(fields.Many2One(
+            'account.invoice.line', "Invoice Line"), 'get_invoice_line')
+    invoice = fields.Function(fields.Many2One(
+            'account.invoice', "Invoice"), 'get_invoice_line')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('active_source_unique', Unique(t, t.active_source),
+                'customer_invoicing_run.msg_item_source_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t,
+                    (t.run, Index.Range()),
+                    (t.state, Index.Equality(cardinality='low')),
+                    (t.group_key, Index.Range()),
+                    (t.id, Index.Range())),
+                Index(t, (t.source, Index.Equality())),
+                })
+        cls._order = [('run', 'DESC'), ('group_key', 'ASC'), ('id', 'ASC')]
+        cls._buttons.update({
+                'retry_button': {
+                    'invisible': Eval('state') != 'failed',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def get_source_models(cls):
+        pool = Pool()
+        Run = pool.get('customer.invoicing.run')
+        Model = pool.get('ir.model')
+        models = Run._get_source_models().values()
+        return [(m, Model.get_name(m)) for m in models]
+
+    @property
+    def source_key(self):
+        pool = Pool()
+        Run = pool.get('customer.invoicing.run')
+        model = str(self.source).split(',')[0]
+        for key, name in Run._get_source_models().items():
+            if name == model:
+                return key
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and 'active_source' not in values:
+            if values.get('state', 'pending') in {'pending', 'done'}:
+                source = values.get('source')
+                if source and not isinstance(source, str):
+                    source = str(source)
+                values['active_source'] = source
+        return values
+
+    def get_rec_name(self, name):
+        return self.source.rec_name if self.source else str(self.id)
+
+    @classmethod
+    def get_invoice_line(cls, items, names):
+        result = {n: {i.id: None for i in items} for n in names}
+        for item in items:
+            for line in item.invoice_lines:
+                if 'invoice_line' in result:
+                    result['invoice_line'][item.id] = line.id
+                if 'invoice' in result and line.invoice:
+                    result['invoice'][item.id] = line.invoice.id
+        return result
+
+    @classmethod
+    def check_sources(cls, items):
+        "Fail items whose source record no longer exists"
+        gone = []
+        for item in items:
+            if item.state == 'pending' and not item.source:
+                gone.append(item)
+        if gone:
+            cls.write(gone, {'state': 'failed', 'active_source': None,
+                    'error': gettext(
+                        'customer_invoicing_run.msg_item_source_gone',
+                        item=str(gone[0].id))})
+
+    def _get_invoice_line(self, source_key):
+        "Return an unsaved invoice line for the item or None"
+        return getattr(self, '_get_invoice_line_%s' % source_key)()
+
+    @classmethod
+    def _billed(cls, pairs):
+        "Call the _billed_<source> hooks with the saved (item, line) pairs"
+        by_source = defaultdict(list)
+        for item, line in pairs:
+            by_source[item.source_key].append((item, line))
+        for source_key, source_pairs in by_source.items():
+            method = getattr(cls, '_billed_%s' % source_key, None)
+            if method:
+                method(source_pairs)
+
+    def _get_invoice_line_manual(self):
+        return self.source.get_invoice_line()
+
+    @classmethod
+    @ModelView.button
+    def retry_button(cls, items):
+        pool = Pool()
+        Run = pool.get('customer.invoicing.run')
+        cls.retry(items)
+        runs = list({i.run for i in items})
+        for run in runs:
+            if run.state == 'done':
+                run.state = 'running'
+                run.end_time = None
+        Run.save(runs)
+        for run in runs:
+            Run.__queue__.process_batch([run])
+
+    @classmethod
+    def retry(cls, items):
+        "Recompute failed items and put them back to pending"
+        by_run = defaultdict(list)
+        for item in items:
+            if item.state == 'failed':
+                by_run[item.run].append(item)
+        to_write = []
+        for run, run_items in by_run.items():
+            candidates = [{
+                    'source': str(i.source),
+                    'source_key': i.source_key,
+                    'party': i.party.id,
+                    'customer_account': (
+                        i.customer_account.id if i.customer_account
+                        else None),
+                    'third_party': i._get_third_party(),
+                    'date': i.date,
+                    'currency': i.currency.id,
+                    'origin': i._get_origin(),
+                    } for i in run_items]
+            candidates = run._complete_candidates(candidates)
+            for item, values in zip(run_items, candidates):
+                to_write.extend(([item], {
+                            'state': values['state'],
+                            'error': values['error'],
+                            'invoice_party': values['invoice_party'],
+                            'group_key': values['group_key'],
+                            'active_source': (
+                                str(item.source)
+                                if values['state'] == 'pending' else None),
+                            }))
+        if to_write:
+            cls.write(*to_write)
+
+    def _get_third_party(self):
+        "Return the id of the third party of the source"
+        third_party = getattr(self.source, 'third_party', None)
+        return third_party.id if third_party else None
+
+    def _get_origin(self):
+        "Return the origin document used by the 'order' grouping"
+        return str(self.source)
+
+
+class RunPreview(ModelSQL, ModelView):
+    "Customer Invoicing Run Preview"
+    __name__ = 'customer.invoicing.run.preview'
+
+    run = fields.Many2One(
+        'customer.invoicing.run', "Run", required=True, ondelete='CASCADE')
+    sequence = fields.Integer("Sequence")
+    group_key = fields.Char("Grouping Key")
+    invoice_party = fields.Many2One(
+        'party.party', "Invoice Party",
+        context={
+            'company': Eval('_parent_run', {}).get('company', -1),
+            },
+        depends={'run'})
+    customer_account = fields.Many2One(
+        'customer.account', "Customer Account")
+    currency = fields.Many2One('currency.currency', "Currency")
+    lines = fields.Integer("Lines")
+    untaxed_amount = Monetary(
+        "Untaxed", currency='currency', digits='currency')
+    tax_amount = Monetary("Tax", currency='currency', digits='currency')
+    total_amount = Monetary("Total", currency='currency', digits='currency')
+    warnings = fields.Text("Warnings")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('run', 'DESC'), ('sequence', 'ASC NULLS LAST'),
+            ('id', 'ASC')]
+
+
+class ManualItem(ModelSQL, ModelView):
+    "Manual Billable Item"
+    __name__ = 'customer.invoicing.manual_item'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True)
+    customer_account = fields.Many2One(
+        'customer.account', "Customer Account", required=True,
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ])
+    party = fields.Many2One(
+        'party.party', "Customer", required=True,
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    third_party = fields.Many2One(
+        'party.party', "Third Party",
+        help="Bill this party instead (must be authorized)",
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    date = fields.Date("Date", required=True)
+    product = fields.Many2One(
+        'product.product', "Product", required=True,
+        domain=[('salable', '=', True)],
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    description = fields.Text("Description")
+    quantity = fields.Float("Quantity", digits='unit', required=True)
+    unit = fields.Many2One('product.uom', "Unit", required=True)
+    unit_price = Monetary(
+        "Unit Price", currency='currency', digits=(16, 4), required=True)
+    currency = fields.Many2One('currency.currency', "Currency", required=True)
+    run_items = fields.One2Many(
+        'customer.invoicing.run.item', 'source', "Run Items", readonly=True)
+    billed = fields.Function(fields.Boolean("Billed"), 'get_billed',
+        searcher='search_billed')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('quantity_positive', Check(t, t.quantity > 0),
+                'customer_invoicing_run.msg_manual_item_quantity_positive'),
+            ]
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_currency(cls):
+        pool = Pool()
+        Company = pool.get('company.company')
+        company = Transaction().context.get('company')
+        if company is not None and company >= 0:
+            return Company(company).currency.id
+
+    @fields.depends('customer_account', 'party')
+    def on_change_customer_account(self):
+        if self.customer_account:
+            self.party = self.customer_account.party
+
+    @fields.depends('product', 'unit', 'unit_price', 'description')
+    def on_change_product(self):
+        if self.product:
+            self.unit = self.product.sale_uom
+            if self.unit_price is None:
+                self.unit_price = self.product.list_price_used
+            if not self.description:
+                self.description = self.product.rec_name
+
+    def get_rec_name(self, name):
+        return '%s @ %s' % (
+            self.description or self.product.rec_name, self.party.rec_name)
+
+    @classmethod
+    def get_billed(cls, records, name):
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        item = Item.__table__()
+        cursor = Transaction().connection.cursor()
+        billed = set()
+        for sub in grouped_slice(records):
+            cursor.execute(*item.select(item.active_source,
+                    where=item.active_source.in_(
+                        [str(r) for r in sub])))
+            billed.update(s for s, in cursor)
+        return {r.id: str(r) in billed for r in records}
+
+    @classmethod
+    def search_billed(cls, name, clause):
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        item = Item.__table__()
+        table = cls.__table__()
+        _, operator, value = clause
+        query = table.select(table.id,
+            where=Concat(cls.__name__ + ',', table.id).in_(
+                item.select(item.active_source,
+                    where=item.active_source != Null)))
+        if (operator == '=') == bool(value):
+            return [('id', 'in', query)]
+        return [('id', 'not in', query)]
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            for record in records:
+                if record.billed:
+                    raise ManualItemAccessError(gettext(
+                            'customer_invoicing_run.msg_manual_item_billed',
+                            item=record.rec_name))
+
+    def get_invoice_line(self):
+        "Return an unsaved invoice line for the manual item"
+        pool = Pool()
+        InvoiceLine = pool.get('account.invoice.line')
+        line = InvoiceLine(
+            type='line',
+            invoice_type='out',
+            company=self.company,
+            currency=self.currency,
+            product=self.product,
+            description=self.description or self.product.rec_name,
+            quantity=self.quantity,
+            unit=self.unit,
+            unit_price=self.unit_price,
+            origin=self,
+            )
+        line.account = self.product.account_revenue_used
+        if not line.account:
+            raise ItemError(gettext(
+                    'customer_invoicing_run.msg_item_missing_revenue_account',
+                    product=self.product.rec_name, source=self.rec_name))
+        line.taxes = self._get_taxes()
+        return line
+
+    def _get_taxes(self):
+        "Return the customer taxes of the item after the party's tax rule"
+        taxes = []
+        pattern = {}
+        rule = self.party.customer_tax_rule
+        for tax in self.product.customer_taxes_used:
+            if rule:
+                tax_ids = rule.apply(tax, pattern)
+                if tax_ids:
+                    taxes.extend(tax_ids)
+                continue
+            taxes.append(tax.id)
+        if rule:
+            tax_ids = rule.apply(None, pattern)
+            if tax_ids:
+                taxes.extend(tax_ids)
+        return taxes
+

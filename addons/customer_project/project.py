@@ -1,0 +1,779 @@
+# This file is part of Tryton.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+import datetime
+from decimal import Decimal
+
+from sql import Null
+from sql.aggregate import Max, Sum
+from sql.conditionals import Coalesce
+from sql.operators import Concat
+
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.model.exceptions import AccessError
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval, If
+from trytond.rpc import RPC
+from trytond.tools import grouped_slice, sqlite_apply_types
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .common import duration_hours, project_of_work
+from .exceptions import (
+    ProjectAPIError, ProjectStageError, ProjectValidationError)
+
+STAGES = [
+    ('planning', "In Planning"),
+    ('contract', "Contract Preparation"),
+    ('contracted', "Contracted"),
+    ('completed', "Completed"),
+    ('closed', "Closed"),
+    ]
+_is_project = Eval('type') == 'project'
+_is_package = (Eval('type') == 'task') & Bool(Eval('parent'))
+
+
+def _shift(delta, name):
+    def shift(data):
+        value = data.get(name)
+        return value + delta if value else value
+    return shift
+
+
+class Work(metaclass=PoolMeta):
+    __name__ = 'project.work'
+
+    project_manager = fields.Many2One(
+        'company.employee', "Project Manager",
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ],
+        states={
+            'invisible': ~_is_project,
+            })
+    start_date = fields.Date(
+        "Start Date",
+        domain=[
+            If(Eval('start_date') & Eval('end_date'),
+                ('start_date', '<=', Eval('end_date')),
+                ()),
+            ])
+    end_date = fields.Date(
+        "End Date",
+        domain=[
+            If(Eval('start_date') & Eval('end_date'),
+                ('end_date', '>=', Eval('start_date')),
+                ()),
+            ])
+    project_currency = fields.Many2One(
+        'currency.currency', "Project Currency",
+        states={
+            'invisible': ~_is_project,
+            },
+        help="The currency of the customer invoices "
+        "(the company currency when empty).")
+    stage = fields.Selection(STAGES, "Stage", readonly=True, required=True,
+        states={
+            'invisible': ~_is_project,
+            })
+    confidentiality = fields.Selection([
+            ('public', "Public"),
+            ('internal', "Internal"),
+            ('confidential', "Confidential"),
+            ('strict', "Strictly Confidential"),
+            ], "Confidentiality", required=True,
+        states={
+            'invisible': ~_is_project,
+            })
+    time_and_material = fields.Boolean(
+        "Time and Material",
+        states={
+            'invisible': ~_is_package,
+            },
+        help="Bill approved timesheets at the role's sales rate.")
+    demands = fields.One2Many(
+        'project.resource.demand', 'work_package', "Resource Demands",
+        states={
+            'invisible': ~_is_package,
+            })
+    milestones = fields.One2Many(
+        'project.billing.milestone', 'work_package', "Milestones",
+        states={
+            'invisible': ~_is_package,
+            })
+    fees = fields.One2Many(
+        'project.billing.fee', 'work_package', "Periodic Fees",
+        states={
+            'invisible': ~_is_package,
+            })
+    service_units = fields.One2Many(
+        'project.service.unit', 'project', "Service Units",
+        states={
+            'invisible': ~_is_project,
+            })
+    billing_requests = fields.One2Many(
+        'project.billing.request', 'project', "Billing Requests",
+        readonly=True,
+        states={
+            'invisible': ~_is_project,
+            })
+    revenue_recognised_date = fields.Date(
+        "Revenue Recognised To",
+        states={
+            'invisible': ~_is_project,
+            },
+        help="The date up to which revenue has been recognised.")
+    revenue_recognised = Monetary(
+        "Revenue Recognised", currency='currency', digits='currency',
+        states={
+            'invisible': ~_is_project,
+            })
+    stage_log = fields.Text("Stage Log", readonly=True,
+        states={
+            'invisible': ~_is_project | ~Eval('stage_log'),
+            })
+
+    planned_hours = fields.Function(
+        fields.Float("Planned Hours", digits=(16, 2)), 'get_kpis')
+    actual_hours = fields.Function(
+        fields.Float("Actual Hours", digits=(16, 2)), 'get_kpis')
+    planned_cost = fields.Function(Monetary(
+            "Planned Cost", currency='currency', digits='currency'),
+        'get_kpis')
+    planned_revenue = fields.Function(Monetary(
+            "Planned Revenue", currency='currency', digits='currency'),
+        'get_kpis')
+    actual_cost = fields.Function(Monetary(
+            "Actual Cost", currency='currency', digits='currency'),
+        'get_kpis')
+    billed_revenue = fields.Function(Monetary(
+            "Billed Revenue", currency='currency', digits='currency'),
+        'get_kpis')
+    unbilled_revenue = fields.Function(Monetary(
+            "Unbilled Revenue (WIP)", currency='currency', digits='currency'),
+        'get_kpis')
+    margin = fields.Function(Monetary(
+            "Margin", currency='currency', digits='currency'),
+        'get_kpis')
+    burn_rate = fields.Function(
+        fields.Float("Burn Rate", digits=(16, 4),
+            help="Actual cost divided by planned cost."),
+        'get_kpis')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'prepare_contract': {
+                    'invisible': ~_is_project | (Eval('stage') != 'planning'),
+                    'depends': ['type', 'stage'],
+                    },
+                'sign_contract': {
+                    'invisible': ~_is_project | (Eval('stage') != 'contract'),
+                    'depends': ['type', 'stage'],
+                    },
+                'complete': {
+                    'invisible': (
+                        ~_is_project | (Eval('stage') != 'contracted')),
+                    'depends': ['type', 'stage'],
+                    },
+                'close': {
+                    'invisible': (
+                        ~_is_project | (Eval('stage') != 'completed')),
+                    'depends': ['type', 'stage'],
+                    },
+                'reopen': {
+                    'invisible': ~_is_project | (Eval('stage') != 'closed'),
+                    'depends': ['type', 'stage'],
+                    },
+                })
+        cls.__rpc__.update({
+                'save_customer_projects': RPC(
+                    readonly=False, instantiate=None, result=list),
+                })
+
+    @classmethod
+    def default_stage(cls):
+        return 'planning'
+
+    @classmethod
+    def default_confidentiality(cls):
+        return 'internal'
+
+    @classmethod
+    def default_time_and_material(cls):
+        return False
+
+    @classmethod
+    def copy(cls, works, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['demands', 'milestones', 'fees', 'service_units',
+                'billing_requests', 'stage_log', 'revenue_recognised_date',
+                'revenue_recognised']:
+            default.setdefault(name, None)
+        default.setdefault('stage', 'planning')
+        return super().copy(works, default=default)
+
+    @classmethod
+    def validate_fields(cls, works, field_names):
+        super().validate_fields(works, field_names)
+        cls.check_package_dates(works, field_names)
+
+    @classmethod
+    def check_package_dates(cls, works, field_names=None):
+        "Check that work packages lie within the dates of their project"
+        if field_names and not (
+                field_names & {'start_date', 'end_date', 'parent'}):
+            return
+        for work in works:
+            parent = work.parent
+            if work.type != 'task' or not parent:
+                continue
+            if ((parent.start_date and work.start_date
+                        and work.start_date < parent.start_date)
+                    or (parent.end_date and work.end_date
+                        and work.end_date > parent.end_date)):
+                raise ProjectValidationError(gettext(
+                        'customer_project.msg_package_outside_project',
+                        package=work.rec_name, project=parent.rec_name))
+
+    @classmethod
+    def check_modification(cls, mode, works, values=None, external=False):
+        super().check_modification(
+            mode, works, values=values, external=external)
+        if mode == 'delete':
+            for work in works:
+                if work.type == 'project' and work.billing_requests:
+                    raise AccessError(gettext(
+                            'customer_project.msg_project_delete_billed',
+                            project=work.rec_name))
+
+    # Stages
+
+    _stage_transitions = {
+        ('planning', 'contract'),
+        ('contract', 'contracted'),
+        ('planning', 'contracted'),
+        ('contracted', 'completed'),
+        ('completed', 'closed'),
+        ('closed', 'completed'),
+        }
+
+    @classmethod
+    def _set_stage(cls, works, stage):
+        for work in works:
+            if work.type != 'project':
+                continue
+            if (work.stage, stage) not in cls._stage_transitions:
+                raise ProjectStageError(gettext(
+                        'customer_project.msg_stage_transition',
+                        project=work.rec_name,
+                        from_=work.stage, to=stage))
+        cls.write([w for w in works if w.type == 'project'],
+            {'stage': stage})
+
+    @classmethod
+    @ModelView.button
+    def prepare_contract(cls, works):
+        cls._set_stage(works, 'contract')
+
+    @classmethod
+    @ModelView.button
+    def sign_contract(cls, works):
+        cls._set_stage(works, 'contracted')
+
+    @classmethod
+    @ModelView.button
+    def complete(cls, works):
+        cls._set_stage(works, 'completed')
+
+    @classmethod
+    @ModelView.button
+    def close(cls, works):
+        cls.check_close(works)
+        cls._set_stage(works, 'closed')
+
+    @classmethod
+    @ModelView.button_action('customer_project.wizard_project_reopen')
+    def reopen(cls, works):
+        pass
+
+    @classmethod
+    def check_close(cls, works):
+        "Raise when a project does not meet the closing preconditions"
+        pool = Pool()
+        Request = pool.get('project.billing.request')
+        Date = pool.get('ir.date')
+        today = Date.today()
+        open_requests = Request.search([
+                ('project', 'in', [w.id for w in works]),
+                ('state', 'in', ['draft', 'released']),
+                ], limit=1)
+        if open_requests:
+            request, = open_requests
+            raise ProjectStageError(gettext(
+                    'customer_project.msg_close_open_request',
+                    project=request.project.rec_name,
+                    request=request.rec_name))
+        last_billed = cls._last_billing_dates(works)
+        for work in works:
+            date = max(filter(None, [today, work.end_date]))
+            items = Request._collect_items(work, date, ignore_postpone=True)
+            if items:
+                raise ProjectStageError(gettext(
+                        'customer_project.msg_close_unbilled_items',
+                        project=work.rec_name, count=len(items)))
+            unapproved = Request._unapproved_timesheets(work)
+            if unapproved:
+                raise ProjectStageError(gettext(
+                        'customer_project.msg_close_unapproved_timesheets',
+                        project=work.rec_name, count=unapproved))
+            last = last_billed.get(work.id)
+            if (not work.revenue_recognised_date
+                    or (last and work.revenue_recognised_date < last)):
+                raise ProjectStageError(gettext(
+                        'customer_project.msg_close_revenue_recognition',
+                        project=work.rec_name))
+
+    @classmethod
+    def _last_billing_dates(cls, works):
+        pool = Pool()
+        Request = pool.get('project.billing.request')
+        cursor = Transaction().connection.cursor()
+        request = Request.__table__()
+        query = request.select(
+            request.project, Max(request.date).as_('date'),
+            where=fields.SQL_OPERATORS['in'](
+                request.project, [w.id for w in works])
+            & (request.state == 'invoiced'),
+            group_by=request.project)
+        if backend.name == 'sqlite':
+            sqlite_apply_types(query, [None, 'DATE'])
+        cursor.execute(*query)
+        return dict(cursor)
+
+    @classmethod
+    def reopen_closed(cls, works, reason):
+        "Reset closed projects to completed, recording the reason"
+        pool = Pool()
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        group = ModelData.get_id('customer_project', 'group_project_reopen')
+        if (Transaction().user
+                and group not in User.get_groups()):
+            raise ProjectStageError(gettext(
+                    'customer_project.msg_reopen_group'))
+        if not reason or not reason.strip():
+            raise ProjectStageError(gettext(
+                    'customer_project.msg_reopen_reason'))
+        user = User(Transaction().user)
+        now = datetime.datetime.now().replace(microsecond=0)
+        to_write = []
+        for work in works:
+            log = (work.stage_log or '') + '%s %s: %s\n' % (
+                now, user.rec_name, reason.strip())
+            to_write.extend(([work], {'stage_log': log}))
+        cls._set_stage(works, 'completed')
+        if to_write:
+            cls.write(*to_write)
+
+    # Key figures
+
+    @classmethod
+    def get_kpis(cls, works, names):
+        pool = Pool()
+        Request = pool.get('project.billing.request')
+        ids = [w.id for w in works]
+        zero = Decimal(0)
+        result = {n: {i: None for i in ids} for n in names}
+        planned = cls._planned_figures(ids)
+        actual = cls._actual_figures(ids)
+        billed = cls._billed_revenue(ids)
+        for work in works:
+            if work.type != 'project':
+                continue
+            round_ = work.company.currency.round
+            p_hours, p_cost, p_revenue = planned.get(work.id, (0, zero, zero))
+            a_hours, a_cost = actual.get(work.id, (0, zero))
+            billed_revenue = billed.get(work.id, zero)
+            unbilled = zero
+            if 'unbilled_revenue' in names or 'margin' in names:
+                unbilled = sum((i['amount'] for i in Request._collect_items(
+                                work, Request.default_date())), zero)
+            values = {
+                'planned_hours': float(p_hours or 0),
+                'actual_hours': float(a_hours or 0),
+                'planned_cost': round_(Decimal(p_cost or 0)),
+                'planned_revenue': round_(Decimal(p_revenue or 0)),
+                'actual_cost': round_(Decimal(a_cost or 0)),
+                'billed_revenue': round_(billed_revenue),
+                'unbilled_revenue': round_(unbilled),
+                'margin': round_(
+                    billed_revenue + unbilled - Decimal(a_cost or 0)),
+                'burn_rate': (
+                    float(Decimal(a_cost or 0) / Decimal(p_cost))
+                    if p_cost else None),
+                }
+            for name in names:
+                result[name][work.id] = values[name]
+        return result
+
+    @classmethod
+    def _planned_figures(cls, ids):
+        "Return {project id: (hours, cost, revenue)} of the demands"
+        pool = Pool()
+        Demand = pool.get('project.resource.demand')
+        cursor = Transaction().connection.cursor()
+        demand = Demand.__table__()
+        result = {}
+        for sub_ids in grouped_slice(ids, 1000):
+            query = demand.select(
+                demand.project, Sum(demand.hours),
+                Sum(demand.hours * demand.cost_rate).as_('cost'),
+                Sum(demand.hours * demand.sales_rate).as_('revenue'),
+                where=fields.SQL_OPERATORS['in'](demand.project, sub_ids),
+                group_by=demand.project)
+            if backend.name == 'sqlite':
+                sqlite_apply_types(query, [None, None, 'NUMERIC', 'NUMERIC'])
+            cursor.execute(*query)
+            result.update((r[0], r[1:]) for r in cursor)
+        return result
+
+    @classmethod
+    def _actual_figures(cls, ids):
+        "Return {project id: (hours, cost)} of the timesheets"
+        pool = Pool()
+        Line = pool.get('timesheet.line')
+        TWork = pool.get('timesheet.work')
+        cursor = Transaction().connection.cursor()
+        work = cls.__table__()
+        twork = TWork.__table__()
+        line = Line.__table__()
+        project = project_of_work(work)
+        hours = duration_hours(line.duration)
+        result = {}
+        for sub_ids in grouped_slice(ids, 1000):
+            in_ = fields.SQL_OPERATORS['in']
+            query = (work.join(twork,
+                    condition=Concat(cls.__name__ + ',', work.id)
+                    == twork.origin)
+                .join(line, condition=line.work == twork.id)
+                .select(project, Sum(hours),
+                    Sum(Coalesce(line.cost_price * hours, 0)).as_('cost'),
+                    where=in_(work.id, sub_ids) | in_(work.parent, sub_ids),
+                    group_by=[project]))
+            if backend.name == 'sqlite':
+                sqlite_apply_types(query, [None, None, 'NUMERIC'])
+            cursor.execute(*query)
+            result.update((r[0], r[1:]) for r in cursor)
+        return result
+
+    @classmethod
+    def _billed_revenue(cls, ids):
+        "Return {project id: amount} of the invoiced request lines"
+        pool = Pool()
+        Request = pool.get('project.billing.request')
+        RequestLine = pool.get('project.billing.request.line')
+        cursor = Transaction().connection.cursor()
+        request = Request.__table__()
+        line = RequestLine.__table__()
+        result = {}
+        for sub_ids in grouped_slice(ids, 1000):
+            query = line.join(request, condition=line.request == request.id
+                ).select(request.project, Sum(line.amount).as_('amount'),
+                where=fields.SQL_OPERATORS['in'](request.project, sub_ids)
+                & (line.invoice_line != Null),
+                group_by=request.project)
+            if backend.name == 'sqlite':
+                sqlite_apply_types(query, [None, 'NUMERIC'])
+            cursor.execute(*query)
+            result.update(
+                (p, Decimal(a or 0)) for p, a in cursor)
+        return result
+
+    @classmethod
+    def copy_customer_project(
+            cls, project, name, start_date, work_packages=True, planning=True,
+            staffing=False, billing_plan=True):
+        """Copy project as a basis for a new one, shifting the dates
+
+        Never copies timesheets, service units nor billing history."""
+        pool = Pool()
+        Demand = pool.get('project.resource.demand')
+        Staffing = pool.get('project.staffing')
+        Milestone = pool.get('project.billing.milestone')
+        Fee = pool.get('project.billing.fee')
+        delta = (start_date - project.start_date
+            if project.start_date else datetime.timedelta(0))
+        new, = cls.copy([project], default={
+                'name': name,
+                'children': None,
+                'start_date': _shift(delta, 'start_date'),
+                'end_date': _shift(delta, 'end_date'),
+                })
+        if not work_packages:
+            return new
+        packages = [c for c in project.children if c.type == 'task']
+        new_packages = cls.copy(packages, default={
+                'parent': new.id,
+                'children': None,
+                'start_date': _shift(delta, 'start_date'),
+                'end_date': _shift(delta, 'end_date'),
+                })
+        package_map = {o.id: n.id for o, n in zip(packages, new_packages)}
+        if planning:
+            demands = [d for p in packages for d in p.demands]
+            new_demands = Demand.copy(demands, default={
+                    'project': new.id,
+                    'work_package': lambda d: package_map[d['work_package']],
+                    'period_start': _shift(delta, 'period_start'),
+                    'staffing': None,
+                    })
+            if staffing:
+                demand_map = {o.id: n.id for o, n in zip(demands, new_demands)}
+                Staffing.copy([s for d in demands for s in d.staffing], default={
+                        'demand': lambda s: demand_map[s['demand']],
+                        'project': new.id,
+                        })
+        if billing_plan:
+            Milestone.copy([m for p in packages for m in p.milestones], default={
+                    'project': new.id,
+                    'work_package': lambda m: package_map[m['work_package']],
+                    'planned_date': _shift(delta, 'planned_date'),
+                    'reached': False,
+                    'reached_date': None,
+                    })
+            Fee.copy([f for p in packages for f in p.fees], default={
+                    'project': new.id,
+                    'work_package': lambda f: package_map[f['work_package']],
+                    'start_date': _shift(delta, 'start_date'),
+                    'end_date': _shift(delta, 'end_date'),
+                    })
+        return new
+
+    # API
+
+    _api_project_fields = {
+        'name', 'party', 'customer_account', 'third_party',
+        'project_manager', 'start_date', 'end_date', 'project_currency',
+        'confidentiality', 'company', 'comment'}
+    _api_package_fields = {
+        'name', 'start_date', 'end_date', 'time_and_material', 'product',
+        'list_price', 'comment'}
+    _api_demand_fields = {'role', 'period', 'period_start', 'hours'}
+    _api_staffing_fields = {'employee', 'hours'}
+
+    @classmethod
+    def save_customer_projects(cls, projects):
+        """Create or update customer projects in one validated call
+
+        projects is a list of dictionaries with the project fields (an 'id'
+        updates an existing project) and 'work_packages': a list of
+        dictionaries matched by name, each with 'demands' (replacing the
+        existing ones when given) holding 'staffing'.
+        Return the ids of the projects."""
+        pool = Pool()
+        Demand = pool.get('project.resource.demand')
+        to_save, to_delete = [], []
+        for values in projects:
+            project, demands = cls._api_project(values)
+            to_save.append(project)
+            to_delete.extend(demands)
+        Demand.delete(to_delete)
+        cls.save(to_save)
+        return [p.id for p in to_save]
+
+    @classmethod
+    def _api_check_keys(cls, values, allowed, what):
+        if not isinstance(values, dict):
+            raise ProjectAPIError(gettext(
+                    'customer_project.msg_api_not_dict', what=what))
+        unknown = set(values) - allowed
+        if unknown:
+            raise ProjectAPIError(gettext(
+                    'customer_project.msg_api_unknown_fields',
+                    what=what, fields=', '.join(sorted(unknown))))
+
+    @classmethod
+    def _api_project(cls, values):
+        "Return an unsaved project and the demands to delete"
+        values = dict(values)
+        packages = values.pop('work_packages', [])
+        project_id = values.pop('id', None)
+        cls._api_check_keys(values, cls._api_project_fields, 'project')
+        if project_id is not None:
+            project, = cls.browse([project_id])
+            if project.type != 'project' or project.stage == 'closed':
+                raise ProjectAPIError(gettext(
+                        'customer_project.msg_api_project_not_updatable',
+                        project=project.rec_name))
+        else:
+            project = cls(type='project')
+            for name, default in cls.default_get(
+                    list(cls._fields), with_rec_name=False).items():
+                setattr(project, name, default)
+        for name, value in values.items():
+            setattr(project, name, value)
+        by_name = {c.name: c for c in getattr(project, 'children', [])}
+        children = list(getattr(project, 'children', []))
+        to_delete = []
+        for package_values in packages:
+            package, demands = cls._api_package(package_values, by_name)
+            to_delete.extend(demands)
+            if package not in children:
+                children.append(package)
+        project.children = children
+        return project, to_delete
+
+    @classmethod
+    def _api_package(cls, values, by_name):
+        pool = Pool()
+        Demand = pool.get('project.resource.demand')
+        Staffing = pool.get('project.staffing')
+        values = dict(values)
+        demands = values.pop('demands', None)
+        cls._api_check_keys(values, cls._api_package_fields, 'work package')
+        package = by_name.get(values.get('name'))
+        if package is None:
+            package = cls(type='task')
+            package.company = Transaction().context.get('company')
+        for name, value in values.items():
+            setattr(package, name, value)
+        to_delete = []
+        if demands is not None:
+            to_delete = [d for d in getattr(package, 'demands', [])
+                if d.id is not None and d.id >= 0]
+            new_demands = []
+            for demand_values in demands:
+                demand_values = dict(demand_values)
+                staffing = demand_values.pop('staffing', [])
+                cls._api_check_keys(
+                    demand_values, cls._api_demand_fields, 'demand')
+                demand = Demand(**demand_values)
+                demand.staffing = []
+                for staffing_values in staffing:
+                    cls._api_check_keys(
+                        staffing_values, cls._api_staffing_fields,
+                        'staffing')
+                    demand.staffing += (Staffing(**staffing_values),)
+                new_demands.append(demand)
+            package.demands = new_demands
+        return package, to_delete
+
+
+class Employee(metaclass=PoolMeta):
+    __name__ = 'company.employee'
+
+    project_role = fields.Many2One(
+        'product.product', "Project Role",
+        domain=[
+            ('type', '=', 'service'),
+            ],
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'},
+        help="The role used for the capacity in the staffing analysis.")
+
+
+class CopyStart(ModelView):
+    __name__ = 'project.work.customer_copy.start'
+
+    project = fields.Many2One('project.work', "Project", readonly=True)
+    name = fields.Char("Name", required=True)
+    start_date = fields.Date("New Start Date", required=True,
+        help="The dates of the copy are shifted by the difference "
+        "with the start date of the project.")
+    work_packages = fields.Boolean("Work Packages")
+    planning = fields.Boolean("Planning",
+        states={
+            'readonly': ~Eval('work_packages'),
+            })
+    staffing = fields.Boolean("Staffing",
+        states={
+            'readonly': ~Eval('planning'),
+            })
+    billing_plan = fields.Boolean("Billing Plan",
+        states={
+            'readonly': ~Eval('work_packages'),
+            })
+
+    @fields.depends('work_packages', 'planning', 'staffing', 'billing_plan')
+    def on_change_work_packages(self):
+        if not self.work_packages:
+            self.planning = self.staffing = self.billing_plan = False
+
+    @fields.depends('planning', 'staffing')
+    def on_change_planning(self):
+        if not self.planning:
+            self.staffing = False
+
+
+class Copy(Wizard):
+    __name__ = 'project.work.customer_copy'
+
+    start = StateView('project.work.customer_copy.start',
+        'customer_project.project_copy_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Copy", 'copy', 'tryton-ok', default=True),
+            ])
+    copy = StateTransition()
+
+    def default_start(self, fields):
+        project = self.record
+        if project.type != 'project':
+            raise ProjectStageError(gettext(
+                    'customer_project.msg_copy_not_project',
+                    work=project.rec_name))
+        return {
+            'project': project.id,
+            'name': project.name,
+            'start_date': project.start_date,
+            'work_packages': True,
+            'planning': True,
+            'staffing': False,
+            'billing_plan': True,
+            }
+
+    def transition_copy(self):
+        copies = self.model.copy_customer_project(
+            self.record, self.start.name, self.start.start_date,
+            work_packages=self.start.work_packages,
+            planning=self.start.planning,
+            staffing=self.start.staffing,
+            billing_plan=self.start.billing_plan)
+        self.copied = copies
+        return 'end'
+
+    def end(self):
+        return 'reload'
+
+
+
+
+class ReopenStart(ModelView):
+    __name__ = 'project.work.customer_reopen.start'
+
+    reason = fields.Text("Reason", required=True)
+
+
+class Reopen(Wizard):
+    __name__ = 'project.work.customer_reopen'
+
+    start = StateView('project.work.customer_reopen.start',
+        'customer_project.project_reopen_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Reset to Completed", 'reopen', 'tryton-ok',
+                default=True),
+            ])
+    reopen = StateTransition()
+
+    def transition_reopen(self):
+        self.model.reopen_closed(self.records, self.start.reason)
+        return 'end'
+
+    def end(self):
+        return 'reload'
+

@@ -1,0 +1,29 @@
+# This file is part of the customer_self_service module.  The COPYRIGHT file
+# at the top level of this repository contains the full copyright notices and
+# license terms.
+from trytond.exceptions import UserError
+from trytond.model.exceptions import ValidationError
+
+
+class SelfServiceError(UserError):
+    pass
+
+
+class StatusError(SelfServiceError):
+    "The customer is not in a status allowing the action"
+
+
+class LoginError(ValidationError):
+    "The CSS user id is missing, malformed or already used"
+
+
+class EmailError(ValidationError):
+    "The CSS email address is missing or malformed"
+
+
+class PrimaryAccountError(ValidationError):
+    "The primary CSS account does not belong to the customer"
+
+
+class PortalError(SelfServiceError):
+    "An error shown on a portal page"

@@ -1,0 +1,404 @@
+# This file is part of the customer_self_service module.  The COPYRIGHT file
+# at the top level of this repository contains the full copyright notices and
+# license terms.
+import datetime
+import logging
+import re
+from email.message import EmailMessage
+
+import trytond.config as config
+from trytond.i18n import gettext
+from trytond.model import ModelView, Unique, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.sendmail import send_message
+from trytond.tools.email_ import (
+    EmailNotValidError, normalize_email, set_from_header, validate_email)
+
+from .exceptions import (
+    EmailError, LoginError, PrimaryAccountError, StatusError)
+from .self_service import CSS_STATUSES
+
+logger = logging.getLogger(__name__)
+
+LOGIN_RE = re.compile(r'^[a-z0-9][a-z0-9._@+-]{2,63}$')
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    css_status = fields.Selection(
+        CSS_STATUSES, "CSS Status", readonly=True, required=True,
+        help="Customer Self Service status.")
+    css_status_string = css_status.translated('css_status')
+    css_login = fields.Char(
+        "CSS User ID",
+        states={
+            'readonly': Eval('css_status').in_(
+                ['registration_sent', 'registered', 'disabled']),
+            },
+        help="The login of the portal user.")
+    css_login_updated = fields.Timestamp("CSS User ID Updated", readonly=True)
+    css_type = fields.Many2One(
+        'customer.self_service.type', "CSS Type", ondelete='RESTRICT',
+        states={
+            'readonly': Eval('css_status').in_(['registered', 'disabled']),
+            })
+    css_email = fields.Char(
+        "CSS Email Address",
+        states={
+            'readonly': Eval('css_status').in_(
+                ['registration_sent', 'registered', 'disabled']),
+            })
+    css_primary_account = fields.Many2One(
+        'customer.account', "Primary CSS Account", ondelete='RESTRICT',
+        domain=[
+            ('party', '=', Eval('id', -1)),
+            ],
+        help="The account the portal user lands on.")
+    css_account_comment = fields.Text("CSS Account Comment")
+    css_status_date = fields.Timestamp(
+        "CSS Status Last Action Date", readonly=True)
+    css_user = fields.Many2One(
+        'web.user', "CSS Portal User", readonly=True, ondelete='RESTRICT')
+    css_error = fields.Char(
+        "CSS Email Error", readonly=True,
+        help="The last failure to send an email; "
+        "the status is advanced only once the email is sent.")
+    css_history = fields.One2Many(
+        'customer.self_service.history', 'party', "CSS History",
+        readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('css_login_unique', Unique(t, t.css_login),
+                'customer_self_service.msg_css_login_unique'),
+            ]
+        cls._buttons.update({
+                'css_request': {
+                    'invisible': ~Eval('css_status').in_(
+                        ['not_requested', 'disabled']),
+                    'depends': ['css_status'],
+                    },
+                'css_create_user': {
+                    'invisible': Eval('css_status') != 'requested',
+                    'depends': ['css_status'],
+                    },
+                'css_retry_email': {
+                    'invisible': ~Eval('css_error'),
+                    'depends': ['css_error'],
+                    },
+                'css_disable': {
+                    'invisible': Eval('css_status').in_(
+                        ['not_requested', 'disabled']),
+                    'depends': ['css_status'],
+                    },
+                })
+
+    @classmethod
+    def default_css_status(cls):
+        return 'not_requested'
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('css_login'):
+            values['css_login'] = values['css_login'].strip().lower()
+        if values.get('css_email'):
+            values['css_email'] = normalize_email(
+                values['css_email'].strip()).lower()
+        if 'css_login' in values:
+            values['css_login_updated'] = datetime.datetime.now()
+        return values
+
+    @classmethod
+    def validate_fields(cls, parties, field_names):
+        super().validate_fields(parties, field_names)
+        cls.check_css_login(parties, field_names)
+        cls.check_css_email(parties, field_names)
+        cls.check_css_primary_account(parties, field_names)
+
+    @classmethod
+    def check_css_login(cls, parties, field_names=None):
+        if field_names and 'css_login' not in field_names:
+            return
+        for party in parties:
+            if party.css_login and not LOGIN_RE.match(party.css_login):
+                raise LoginError(gettext(
+                        'customer_self_service.msg_css_login_invalid',
+                        login=party.css_login, party=party.rec_name))
+
+    @classmethod
+    def check_css_email(cls, parties, field_names=None):
+        if field_names and 'css_email' not in field_names:
+            return
+        for party in parties:
+            if party.css_email:
+                try:
+                    validate_email(party.css_email)
+                except EmailNotValidError as e:
+                    raise EmailError(gettext(
+                            'customer_self_service.msg_css_email_invalid',
+                            email=party.css_email,
+                            party=party.rec_name)) from e
+
+    @classmethod
+    def check_css_primary_account(cls, parties, field_names=None):
+        if field_names and 'css_primary_account' not in field_names:
+            return
+        for party in parties:
+            account = party.css_primary_account
+            if account and account.party != party:
+                raise PrimaryAccountError(gettext(
+                        'customer_self_service.msg_css_primary_account_party',
+                        account=account.rec_name, party=party.rec_name))
+
+    @classmethod
+    def copy(cls, parties, default=None):
+        default = default.copy() if default is not None else {}
+        for fname in [
+                'css_login', 'css_login_updated', 'css_user', 'css_error',
+                'css_status_date', 'css_primary_account', 'css_history']:
+            default.setdefault(fname, None)
+        default.setdefault('css_status', 'not_requested')
+        return super().copy(parties, default=default)
+
+    @classmethod
+    def _css_set_status(cls, parties, status, comment=None):
+        "Write the CSS status of the parties and record it in the history"
+        pool = Pool()
+        History = pool.get('customer.self_service.history')
+        if not parties:
+            return
+        now = datetime.datetime.now()
+        History.create([{
+                    'party': p.id,
+                    'date': now,
+                    'from_status': p.css_status,
+                    'to_status': status,
+                    'web_user': p.css_user.id if p.css_user else None,
+                    'comment': comment,
+                    } for p in parties])
+        cls.write(list(parties), {
+                'css_status': status,
+                'css_status_date': now,
+                'css_error': None,
+                })
+
+    @classmethod
+    def _css_check_status(cls, parties, statuses, action):
+        for party in parties:
+            if party.css_status not in statuses:
+                raise StatusError(gettext(
+                        'customer_self_service.msg_css_status_wrong',
+                        party=party.rec_name, action=action,
+                        status=party.css_status_string))
+
+    @classmethod
+    @ModelView.button
+    def css_request(cls, parties, comment=None):
+        cls._css_check_status(
+            parties, {'not_requested', 'disabled'}, 'request')
+        cls._css_set_status(parties, 'requested', comment)
+
+    @classmethod
+    @ModelView.button
+    def css_create_user(cls, parties):
+        "Create (or update) the portal user and queue the emails"
+        pool = Pool()
+        WebUser = pool.get('web.user')
+        cls._css_check_status(parties, {'requested'}, 'create user')
+        for party in parties:
+            party._css_check_registration()
+        to_create, to_write = [], []
+        for party in parties:
+            values = party._css_user_values()
+            if party.css_user:
+                to_write.extend(([party.css_user], values))
+            else:
+                to_create.append(values)
+        if to_write:
+            WebUser.write(*to_write)
+        users = iter(WebUser.create(to_create))
+        to_link = []
+        for party in parties:
+            if not party.css_user:
+                to_link.extend(([party], {'css_user': next(users).id}))
+        if to_link:
+            cls.write(*to_link)
+        cls.__queue__.css_send_emails(parties)
+
+    def _css_check_registration(self):
+        pool = Pool()
+        WebUser = pool.get('web.user')
+        if not self.css_login:
+            raise LoginError(gettext(
+                    'customer_self_service.msg_css_login_required',
+                    party=self.rec_name))
+        if not self.css_email:
+            raise EmailError(gettext(
+                    'customer_self_service.msg_css_email_required',
+                    party=self.rec_name))
+        if not self.css_type:
+            raise StatusError(gettext(
+                    'customer_self_service.msg_css_type_required',
+                    party=self.rec_name))
+        mine = [self.css_user.id] if self.css_user else []
+        domain = [('id', 'not in', mine), ['OR',
+                ('login', '=', self.css_login),
+                ('email', '=', self.css_email),
+                ]]
+        if WebUser.search(domain, limit=1):
+            raise LoginError(gettext(
+                    'customer_self_service.msg_css_login_taken',
+                    login=self.css_login, email=self.css_email,
+                    party=self.rec_name))
+
+    def _css_user_values(self):
+        "Return the values of the portal user (web.user) of the customer"
+        return {
+            'login': self.css_login,
+            'email': self.css_email,
+            'party': self.id,
+            'css_type': self.css_type.id,
+            'css_password_change': True,
+            'active': True,
+            }
+
+    @classmethod
+    def css_send_emails(cls, parties):
+        """Queued: send the pending email of each customer and advance its
+        status only when the email is sent"""
+        parties = [p for p in parties if p.css_user
+            and p.css_status in {'requested', 'registration_sent'}]
+        for status, next_status in [
+                ('requested', 'registration_sent'),
+                ('registration_sent', 'registered')]:
+            todo = [p for p in parties if p.css_status == status]
+            sent, failed = [], []
+            for party in todo:
+                try:
+                    party._css_send_email(status)
+                except Exception as exception:
+                    failed.append(party)
+                    party.css_error = party._css_error_message(exception)
+                else:
+                    sent.append(party)
+            cls.save(failed)
+            cls._css_set_status(sent, next_status)
+            parties = [p for p in parties if p not in failed]
+
+    def _css_error_message(self, exception):
+        logger.warning(
+            "customer self-service email to party %s failed: %s",
+            self.id, exception.__class__.__name__)
+        return gettext(
+            'customer_self_service.msg_css_email_failed',
+            error=str(exception)[:200])
+
+    def _css_send_email(self, status):
+        "Send the email of the CSS type due at the status"
+        pool = Pool()
+        Type = pool.get('customer.self_service.type')
+        WebUser = pool.get('web.user')
+        user = WebUser(self.css_user.id)
+        if status == 'requested':
+            user.set_reset_password_token()
+            user.save()
+            template = self.css_type.credentials_template
+            extra = {
+                'login': user.login,
+                'set_password_url': user.get_email_reset_password_url(),
+                'expire_delay': (
+                    user.reset_password_token_expire
+                    - datetime.datetime.now()),
+                }
+        else:
+            template = self.css_type.welcome_template
+            extra = {'login': user.login}
+        subject, body = Type.render(template, user, **extra)
+        msg = EmailMessage()
+        msg.set_content(body)
+        from_ = config.get('email', 'from')
+        set_from_header(msg, from_, from_)
+        msg['To'] = user.email
+        msg['Subject'] = subject
+        send_message(msg, strict=True)
+
+    @classmethod
+    @ModelView.button
+    def css_retry_email(cls, parties):
+        cls._css_check_status(
+            parties, {'requested', 'registration_sent'}, 'retry')
+        cls.write(list(parties), {'css_error': None})
+        cls.__queue__.css_send_emails(parties)
+
+    @classmethod
+    @ModelView.button
+    def css_disable(cls, parties, comment=None):
+        pool = Pool()
+        WebUser = pool.get('web.user')
+        Session = pool.get('web.user.session')
+        cls._css_check_status(
+            parties, {'requested', 'registration_sent', 'registered'},
+            'disable')
+        users = [p.css_user for p in parties if p.css_user]
+        Session.delete(Session.search([('user', 'in', users)]))
+        WebUser.write(users, {'active': False})
+        cls._css_set_status(parties, 'disabled', comment)
+
+    @classmethod
+    def css_request_access(cls, code, invoice_number, email):
+        """Set the customer matching the code, the number of one of its
+        invoices and the email as requested.
+        Return nothing to not reveal whether it matched."""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        try:
+            validate_email(email)
+        except EmailNotValidError:
+            return
+        invoices = Invoice.search([
+                ('type', '=', 'out'),
+                ('number', '=', invoice_number),
+                ('state', 'in', ['posted', 'paid']),
+                ('party.code', '=', code),
+                ('party.css_status', '=', 'not_requested'),
+                ], limit=1)
+        if invoices:
+            invoice, = invoices
+            party = invoice.party
+            if not party.css_email:
+                party.css_email = email
+                party.save()
+            cls._css_set_status([party], 'requested', gettext(
+                    'customer_self_service.msg_css_requested_online',
+                    email=email))
+
+
+class CustomerAccount(metaclass=PoolMeta):
+    __name__ = 'customer.account'
+
+    css_status = fields.Function(fields.Selection(
+            CSS_STATUSES, "CSS Status"), 'get_css')
+    css_primary = fields.Function(fields.Boolean(
+            "Primary CSS Account"), 'get_css')
+    css_user = fields.Function(fields.Many2One(
+            'web.user', "CSS Portal User"), 'get_css')
+
+    @classmethod
+    def get_css(cls, accounts, names):
+        result = {n: {} for n in names}
+        for account in accounts:
+            party = account.party
+            values = {
+                'css_status': party.css_status,
+                'css_primary': party.css_primary_account == account,
+                'css_user': party.css_user.id if party.css_user else None,
+                }
+            for name in names:
+                result[name][account.id] = values[name]
+        return result

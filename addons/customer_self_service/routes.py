@@ -1,0 +1,580 @@
+# This file is part of the customer_self_service module.  The COPYRIGHT file
+# at the top level of this repository contains the full copyright notices and
+# license terms.
+"""The customer portal: server-rendered pages under
+/<database>/customer_portal/ served by trytond itself."""
+import datetime
+import hmac
+import mimetypes
+import os
+from decimal import Decimal
+from functools import wraps
+from http import HTTPStatus
+from secrets import token_hex
+
+from genshi.core import Markup
+from genshi.template import TemplateLoader
+from sql import Null
+from sql.aggregate import Sum
+from sql.conditionals import Coalesce
+
+import trytond.config as config
+from trytond.exceptions import RateLimitException, UserError
+from trytond.i18n import gettext
+from trytond.protocols.wrappers import (
+    Response, abort, redirect, with_pool, with_transaction)
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
+from trytond.wsgi import app
+
+SESSION_COOKIE = 'css_session'
+CSRF_COOKIE = 'css_csrf'
+PREFIX = '/<database_name>/customer_portal'
+_loader = TemplateLoader(
+    os.path.join(os.path.dirname(__file__), 'portal'), auto_reload=False)
+
+
+def _base(pool):
+    return f'/{pool.database_name}/customer_portal'
+
+
+def _installed(pool):
+    try:
+        pool.get('customer.self_service.type')
+    except KeyError:
+        abort(HTTPStatus.NOT_FOUND)
+
+
+def _csrf(request):
+    "Return the CSRF token of the browser (double-submit cookie)"
+    token = request.cookies.get(CSRF_COOKIE, '')
+    if len(token) != 32:
+        token = request.environ.setdefault('css.csrf', token_hex(16))
+    return token
+
+
+def _check_csrf(request):
+    cookie = request.cookies.get(CSRF_COOKIE, '')
+    form = request.form.get('csrf', '')
+    return bool(cookie) and hmac.compare_digest(cookie, form)
+
+
+def _cookie(response, request, pool, name, value, max_age=None):
+    response.set_cookie(
+        name, value, max_age=max_age, path=_base(pool),
+        secure=request.is_secure, httponly=True, samesite='Strict')
+
+
+def render(request, pool, template, title, user=None, status=200,
+        error=None, info=None, **values):
+    "Return the HTML response of the portal page"
+    base = _base(pool)
+    caps = user.css_type.capabilities if user and user.css_type else set()
+    values.update(base=base, user=user, caps=caps, csrf=_csrf(request))
+    content = _loader.load(template).generate(**values).render('html')
+    page = _loader.load('layout.html').generate(
+        title=title, content=Markup(content), error=error, info=info,
+        has_projects=_has_projects(pool), **values).render(
+            'html', doctype='html5')
+    response = Response(
+        page, status=status, content_type='text/html; charset=utf-8')
+    _secure_headers(response)
+    if request.cookies.get(CSRF_COOKIE) != values['csrf']:
+        _cookie(response, request, pool, CSRF_COOKIE, values['csrf'])
+    return response
+
+
+def _secure_headers(response):
+    response.headers['X-Frame-Options'] = 'DENY'
+    response.headers['X-Content-Type-Options'] = 'nosniff'
+    response.headers['Referrer-Policy'] = 'no-referrer'
+    response.headers['Cache-Control'] = 'no-store'
+    response.headers['Content-Security-Policy'] = (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "form-action 'self'; frame-ancestors 'none'")
+
+
+def _redirect(pool, path):
+    response = redirect(_base(pool) + path, code=HTTPStatus.SEE_OTHER)
+    _secure_headers(response)
+    return response
+
+
+def _has_projects(pool):
+    try:
+        pool.get('project.work')
+    except KeyError:
+        return False
+    return True
+
+
+def _session_user(request, pool):
+    "Return the active portal user of the session cookie or None"
+    WebUser = pool.get('web.user')
+    key = request.cookies.get(SESSION_COOKIE)
+    if not key:
+        return None
+    user = WebUser.get_user(key)
+    if (not user or not user.active or not user.css_type
+            or not user.party
+            or user.party.css_status not in {
+                'registration_sent', 'registered'}):
+        return None
+    return user
+
+
+def portal_page(capability=None, password_check=True):
+    """Decorate a route of a logged in portal user granted the capability;
+    the user is passed as argument"""
+    def decorator(func):
+        @wraps(func)
+        def wrapper(request, pool, *args, **kwargs):
+            _installed(pool)
+            user = _session_user(request, pool)
+            if user is None:
+                return _redirect(pool, '/login')
+            if password_check and user.css_password_change:
+                return _redirect(pool, '/change-password')
+            if capability and capability not in user.css_type.capabilities:
+                abort(HTTPStatus.FORBIDDEN)
+            if request.method == 'POST' and not _check_csrf(request):
+                abort(HTTPStatus.FORBIDDEN)
+            with Transaction().set_context(_company_context(pool, user)):
+                # Read the records in the company context
+                user = user.__class__(user.id)
+                return func(request, pool, user, *args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def _company_context(pool, user):
+    Company = pool.get('company.company')
+    account = user.party.css_primary_account
+    if account:
+        company = account.company
+    else:
+        companies = Company.search([], limit=1, order=[('id', 'ASC')])
+        company = companies[0] if companies else None
+    if not company:
+        return {}
+    return {'company': company.id, 'currency': company.currency.id}
+
+
+def _public_form(func):
+    "Decorate a public route: checks CSRF of POST"
+    @wraps(func)
+    def wrapper(request, pool, *args, **kwargs):
+        _installed(pool)
+        if request.method == 'POST' and not _check_csrf(request):
+            return render(request, pool, 'message.html', "Error",
+                status=HTTPStatus.FORBIDDEN, links=[],
+                error=gettext('customer_self_service.msg_portal_csrf'))
+        return func(request, pool, *args, **kwargs)
+    return wrapper
+
+
+def _rate_limited(pool):
+    Attempt = pool.get('web.user.authenticate.attempt')
+    return Attempt.count_ip() > config.getint(
+        'session', 'max_attempt_ip_network', default=300)
+
+
+# Public pages
+
+
+@app.route(PREFIX + '/login', methods=['GET', 'POST'])
+@with_pool
+@with_transaction()
+@_public_form
+def login(request, pool):
+    WebUser = pool.get('web.user')
+    error, status, login = None, HTTPStatus.OK, ''
+    if request.method == 'POST':
+        login = request.form.get('login', '')[:200]
+        password = request.form.get('password', '')
+        try:
+            user = WebUser.css_authenticate(login, password)
+        except RateLimitException:
+            user = None
+            status = HTTPStatus.TOO_MANY_REQUESTS
+            error = gettext('customer_self_service.msg_portal_rate_limit')
+        if user and user.css_type:
+            response = _redirect(pool, '/')
+            _cookie(response, request, pool, SESSION_COOKIE,
+                user.new_session())
+            return response
+        if not error:
+            error = gettext('customer_self_service.msg_portal_login_failed')
+            status = HTTPStatus.UNAUTHORIZED
+    return render(request, pool, 'login.html', "Log in", status=status,
+        error=error, login=login)
+
+
+@app.route(PREFIX + '/logout', methods=['POST'])
+@with_pool
+@with_transaction()
+@_public_form
+def logout(request, pool):
+    Session = pool.get('web.user.session')
+    key = request.cookies.get(SESSION_COOKIE)
+    if key:
+        Session.remove(key)
+    response = _redirect(pool, '/login')
+    response.delete_cookie(SESSION_COOKIE, path=_base(pool))
+    return response
+
+
+def _form(request, pool, title, form_id, inputs, submit, status=200,
+        hidden=(), links=(), error=None, info=None, user=None):
+    return render(request, pool, 'form.html', title, user=user,
+        status=status, error=error, info=info, form_id=form_id,
+        action=request.path, inputs=inputs, submit=submit, hidden=hidden,
+        links=links)
+
+
+@app.route(PREFIX + '/set-password', methods=['GET', 'POST'])
+@with_pool
+@with_transaction()
+@_public_form
+def set_password(request, pool):
+    "The page of the link sent by email (web_user reset token)"
+    User = pool.get('res.user')
+    WebUser = pool.get('web.user')
+    source = request.form if request.method == 'POST' else request.args
+    email, token = source.get('email', ''), source.get('token', '')
+    error = None
+    if request.method == 'POST':
+        password = request.form.get('password', '')
+        if password != request.form.get('confirm'):
+            error = gettext(
+                'customer_self_service.msg_portal_password_mismatch')
+        else:
+            try:
+                User.validate_password(password, [WebUser.css_find(email)])
+            except UserError as e:
+                error = e.message
+        if not error:
+            if WebUser.set_password_token(email, token, password):
+                return render(request, pool, 'message.html', "Password set",
+                    info=gettext(
+                        'customer_self_service.msg_portal_password_set'),
+                    links=[(_base(pool) + '/login', "Log in")])
+            error = gettext('customer_self_service.msg_portal_token_invalid')
+    return _form(request, pool, "Set your password", 'password-form',
+        [('password', "New password", 'password', '', 'new-password'),
+            ('confirm', "Confirm password", 'password', '', 'new-password')],
+        "Set password", hidden=[('email', email), ('token', token)],
+        error=error,
+        status=HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK)
+
+
+@app.route(PREFIX + '/reset', methods=['GET', 'POST'])
+@with_pool
+@with_transaction()
+@_public_form
+def reset(request, pool):
+    WebUser = pool.get('web.user')
+    Attempt = pool.get('web.user.authenticate.attempt')
+    info = error = None
+    if request.method == 'POST':
+        if _rate_limited(pool):
+            error = gettext('customer_self_service.msg_portal_rate_limit')
+        else:
+            login = request.form.get('login', '')[:200]
+            Attempt.add('css-reset')
+            user = WebUser.css_find(login)
+            if user and user.css_type and user.email_valid is not None:
+                WebUser.reset_password([user])
+            info = gettext('customer_self_service.msg_portal_reset_sent')
+    return _form(request, pool, "Forgotten password", 'reset-form',
+        [('login', "User id or email", 'text', '', 'username')],
+        "Send me a link", info=info, error=error,
+        links=[(_base(pool) + '/login', "Log in")])
+
+
+@app.route(PREFIX + '/request-access', methods=['GET', 'POST'])
+@with_pool
+@with_transaction()
+@_public_form
+def request_access(request, pool):
+    "Let a customer ask for access; reveals nothing about the match"
+    Party = pool.get('party.party')
+    Attempt = pool.get('web.user.authenticate.attempt')
+    info = error = None
+    if request.method == 'POST':
+        if _rate_limited(pool):
+            error = gettext('customer_self_service.msg_portal_rate_limit')
+        else:
+            Attempt.add('css-request')
+            Party.css_request_access(
+                request.form.get('code', '').strip()[:100],
+                request.form.get('invoice', '').strip()[:100],
+                request.form.get('email', '').strip()[:200])
+            info = gettext(
+                'customer_self_service.msg_portal_request_received')
+    return _form(request, pool, "Request access", 'request-form',
+        [('code', "Customer code", 'text', '', 'off'),
+            ('invoice', "Number of one of your invoices", 'text', '', 'off'),
+            ('email', "Email", 'email', '', 'email')],
+        "Request access", info=info, error=error,
+        links=[(_base(pool) + '/login', "Log in")])
+
+
+# Pages of logged in users
+
+
+@app.route(PREFIX + '/change-password', methods=['GET', 'POST'])
+@with_pool
+@with_transaction()
+@portal_page(password_check=False)
+def change_password(request, pool, user):
+    User = pool.get('res.user')
+    WebUser = pool.get('web.user')
+    error = None
+    if request.method == 'POST':
+        current = request.form.get('current', '')
+        password = request.form.get('password', '')
+        valid, _ = WebUser.check_password(current, user.password_hash)
+        if not user.password_hash or not valid:
+            error = gettext('customer_self_service.msg_portal_password_wrong')
+        elif password != request.form.get('confirm'):
+            error = gettext(
+                'customer_self_service.msg_portal_password_mismatch')
+        else:
+            try:
+                User.validate_password(password, [user])
+            except UserError as e:
+                error = e.message
+        if not error:
+            with Transaction().set_context(css_self_password=True):
+                WebUser.write([user], {'password': password})
+            return _redirect(pool, '/')
+    return _form(request, pool, "Change your password", 'password-form',
+        [('current', "Current password", 'password', '', 'current-password'),
+            ('password', "New password", 'password', '', 'new-password'),
+            ('confirm', "Confirm password", 'password', '', 'new-password')],
+        "Change password", user=user, error=error,
+        status=HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK)
+
+
+@app.route(PREFIX + '/', methods=['GET'])
+@with_pool
+@with_transaction()
+@portal_page()
+def dashboard(request, pool, user):
+    Account = pool.get('customer.account')
+    parties = user.css_parties
+    figures = _party_figures(pool, parties) if (
+        'portal_dashboard' in user.css_type.capabilities) else {}
+    rows = []
+    for party in parties:
+        row = {'party': party, 'accounts': Account.search(
+                [('party', '=', party.id)], order=[('code', 'ASC')])}
+        row.update(figures.get(party.id, {}))
+        rows.append(row)
+    return render(request, pool, 'dashboard.html', "My account", user=user,
+        rows=rows)
+
+
+def _party_figures(pool, parties):
+    "Return balance, overdue and available credit per party id"
+    MoveLine = pool.get('account.move.line')
+    Account = pool.get('account.account')
+    Type = pool.get('account.account.type')
+    Company = pool.get('company.company')
+    Lang = pool.get('ir.lang')
+    context = Transaction().context
+    if not context.get('company'):
+        return {}
+    company = Company(context['company'])
+    lang = Lang.get()
+    line, account, type_ = (
+        MoveLine.__table__(), Account.__table__(), Type.__table__())
+    today = datetime.date.today()
+    amount = Coalesce(line.debit, 0) - Coalesce(line.credit, 0)
+    query = line.join(account, condition=line.account == account.id
+        ).join(type_, condition=account.type == type_.id
+        ).select(line.party, Sum(amount),
+            Sum(amount, filter_=line.maturity_date < today),
+            group_by=[line.party])
+    result = {}
+    cursor = Transaction().connection.cursor()
+    for sub in grouped_slice([p.id for p in parties], 1000):
+        query.where = (line.party.in_(list(sub))
+            & (type_.receivable == True)  # noqa: E712
+            & (line.reconciliation == Null)
+            & (account.company == company.id))
+        cursor.execute(*query)
+        for party_id, balance, overdue in cursor:
+            result[party_id] = (balance or 0, overdue or 0)
+    figures = {}
+    for party in parties:
+        balance, overdue = (Decimal(str(v)) for v in result.get(
+                party.id, (0, 0)))
+        limit = getattr(party, 'credit_limit_amount', None)
+        credit = '—'
+        if limit is not None:
+            credit = lang.currency(
+                limit - party.credit_amount, company.currency)
+        figures[party.id] = {
+            'balance': lang.currency(balance, company.currency),
+            'overdue': lang.currency(overdue, company.currency),
+            'credit': credit,
+            }
+    return figures
+
+
+def _invoice_domain(user):
+    "The domain of the invoices the portal user may see"
+    parties = [p.id for p in user.css_parties]
+    return [
+        ('type', '=', 'out'),
+        ('state', 'in', ['posted', 'paid']),
+        ['OR',
+            ('party', 'in', parties),
+            ('customer_account.party', 'in', parties),
+            ],
+        ]
+
+
+def _fmt(pool):
+    Lang = pool.get('ir.lang')
+    lang = Lang.get()
+    return lambda amount, invoice: lang.currency(amount, invoice.currency)
+
+
+@app.route(PREFIX + '/invoices', methods=['GET'])
+@with_pool
+@with_transaction()
+@portal_page('portal_invoices')
+def invoices(request, pool, user):
+    Invoice = pool.get('account.invoice')
+    records = Invoice.search(_invoice_domain(user),
+        order=[('invoice_date', 'DESC'), ('id', 'DESC')], limit=200)
+    return render(request, pool, 'invoices.html', "Invoices", user=user,
+        invoices=records, fmt=_fmt(pool), due=None,
+        pdf='portal_invoice_pdf' in user.css_type.capabilities)
+
+
+@app.route(PREFIX + '/pending', methods=['GET'])
+@with_pool
+@with_transaction()
+@portal_page('portal_pending')
+def pending(request, pool, user):
+    Invoice = pool.get('account.invoice')
+    records = Invoice.search(_invoice_domain(user) + [
+            ('state', '=', 'posted'),
+            ], order=[('invoice_date', 'ASC'), ('id', 'ASC')], limit=200)
+
+    def due(invoice):
+        dates = [l.maturity_date for l in invoice.lines_to_pay
+            if not l.reconciliation and l.maturity_date]
+        return min(dates) if dates else ''
+    return render(request, pool, 'invoices.html', "Pending bills",
+        user=user, invoices=records, fmt=_fmt(pool), due=due,
+        pdf='portal_invoice_pdf' in user.css_type.capabilities)
+
+
+@app.route(PREFIX + '/invoices/<int:invoice>/download', methods=['GET'])
+@with_pool
+@with_transaction()
+@portal_page('portal_invoice_pdf')
+def invoice_download(request, pool, user, invoice):
+    "Return the invoice report of an invoice of the user, else 404"
+    Invoice = pool.get('account.invoice')
+    InvoiceReport = pool.get('account.invoice', type='report')
+    if not Invoice.search(
+            [('id', '=', invoice)] + _invoice_domain(user), limit=1):
+        abort(HTTPStatus.NOT_FOUND)
+    ext, content, _, name = InvoiceReport.execute([invoice], {})
+    filename = f'{name}.{ext}'.replace('"', '')
+    response = Response(bytes(content), mimetype=(
+            mimetypes.guess_type(filename)[0] or 'application/octet-stream'))
+    response.headers['Content-Disposition'] = (
+        f'attachment; filename="{filename}"')
+    response.headers['Cache-Control'] = 'no-store'
+    response.headers['X-Content-Type-Options'] = 'nosniff'
+    return response
+
+
+@app.route(PREFIX + '/projects', methods=['GET'])
+@with_pool
+@with_transaction()
+@portal_page('portal_projects')
+def projects(request, pool, user):
+    if not _has_projects(pool):
+        abort(HTTPStatus.NOT_FOUND)
+    Work = pool.get('project.work')
+    works = Work.search([
+            ('type', '=', 'project'),
+            ('party', 'in', [p.id for p in user.css_parties]),
+            ], order=[('name', 'ASC')], limit=200)
+    return render(request, pool, 'projects.html', "Projects", user=user,
+        works=[_work_row(w) for w in works])
+
+
+def _work_row(work):
+    "Return the values shown for a project"
+    effort = getattr(work, 'total_effort', None)
+    progress = getattr(work, 'total_progress', None)
+    return {
+        'name': work.rec_name,
+        'status': work.status.rec_name if work.status else '',
+        'effort': '%.2f' % (effort.total_seconds() / 3600) if effort else '',
+        'progress': '%.0f %%' % (progress * 100) if progress else '',
+        }
+
+
+DETAIL_FIELDS = [
+    ('name', "Name", 'text', 'organization'),
+    ('email', "Email", 'email', 'email'),
+    ('phone', "Phone", 'text', 'tel'),
+    ('street', "Street", 'text', 'street-address'),
+    ('postal_code', "Postal code", 'text', 'postal-code'),
+    ('city', "City", 'text', 'address-level2'),
+    ('tax_identifier', "Tax identifier", 'text', 'off'),
+    ]
+
+
+def _party_details(party):
+    address = party.addresses[0] if party.addresses else None
+    identifier = party.tax_identifier
+    return {
+        'name': party.name or '',
+        'email': party.email or '',
+        'phone': party.phone or '',
+        'street': (address.street or '') if address else '',
+        'postal_code': (address.postal_code or '') if address else '',
+        'city': (address.city or '') if address else '',
+        'tax_identifier': identifier.code if identifier else '',
+        }
+
+
+@app.route(PREFIX + '/details', methods=['GET', 'POST'])
+@with_pool
+@with_transaction()
+@portal_page('portal_details')
+def details(request, pool, user):
+    "Propose a modification of the customer details to the staff"
+    Request = pool.get('party.change.request')
+    party = user.party
+    current = _party_details(party)
+    values, info, error = dict(current), None, None
+    if request.method == 'POST':
+        values = {k: request.form.get(k, '').strip()[:200] for k in current}
+        changes = {k: v for k, v in values.items() if v != current[k]}
+        if not changes:
+            error = gettext('customer_self_service.msg_portal_details_empty')
+        else:
+            try:
+                Request.propose_modification(party, changes)
+            except UserError as e:
+                error = e.message
+                Transaction().rollback()
+            else:
+                info = gettext(
+                    'customer_self_service.msg_portal_details_sent')
+    return _form(request, pool, "My details", 'details-form',
+        [(n, label, t, values[n], a) for n, label, t, a in DETAIL_FIELDS],
+        "Send for approval", user=user, info=info, error=error,
+        status=HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK)

@@ -1,0 +1,107 @@
+# This file is part of the customer_self_service module.  The COPYRIGHT file
+# at the top level of this repository contains the full copyright notices and
+# license terms.
+from trytond.exceptions import UserError
+from trytond.model.exceptions import ValidationError
+from trytond.modules.company.tests import CompanyTestMixin
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+
+
+class CustomerSelfServiceTestCase(CompanyTestMixin, ModuleTestCase):
+    "Test Customer Self Service module"
+    module = 'customer_self_service'
+
+    @with_transaction()
+    def test_reset_token_hashed(self):
+        "The reset token is stored hashed and accepted once in clear"
+        pool = Pool()
+        WebUser = pool.get('web.user')
+        user = WebUser(email='user@example.com')
+        user.save()
+        user.set_reset_password_token()
+        user.save()
+        url = user.get_email_reset_password_url(url='http://portal/set')
+        clear = dict(
+            p.split('=', 1) for p in url.split('?')[1].split('&'))['token']
+
+        stored = WebUser(user.id).reset_password_token
+        self.assertEqual(len(stored), 64)
+        self.assertNotEqual(stored, clear)
+        self.assertNotIn(stored, url)
+        # The digest itself is not a valid token
+        self.assertFalse(WebUser.set_password_token(
+                'user@example.com', stored, 'Secret-1234'))
+
+        user.set_reset_password_token()
+        user.save()
+        url = user.get_email_reset_password_url(url='http://portal/set')
+        clear = dict(
+            p.split('=', 1) for p in url.split('?')[1].split('&'))['token']
+        self.assertTrue(WebUser.set_password_token(
+                'user@example.com', clear, 'Secret-1234'))
+        user = WebUser(user.id)
+        self.assertIsNone(user.reset_password_token)
+        self.assertTrue(WebUser.check_password(
+                'Secret-1234', user.password_hash)[0])
+        self.assertFalse(user.css_password_change)
+        # Used once
+        self.assertFalse(WebUser.set_password_token(
+                'user@example.com', clear, 'Other-1234'))
+
+    @with_transaction()
+    def test_party_css_validation(self):
+        "Malformed CSS login and email are refused, login lowered"
+        pool = Pool()
+        Party = pool.get('party.party')
+        party = Party(name="Customer")
+        party.save()
+        self.assertEqual(party.css_status, 'not_requested')
+
+        for values in [{'css_email': 'not-an-email'},
+                {'css_login': 'a b'}, {'css_login': 'x'}]:
+            with self.subTest(values=values):
+                with self.assertRaises(ValidationError):
+                    Party.write([party], values)
+        Party.write([party], {
+                'css_login': ' Cust.One ', 'css_email': 'One@Example.COM'})
+        self.assertEqual(party.css_login, 'cust.one')
+        self.assertEqual(party.css_email, 'one@example.com')
+        self.assertTrue(party.css_login_updated)
+
+        other = Party(name="Other")
+        other.save()
+        with self.assertRaises(UserError):
+            Party.write([other], {'css_login': 'cust.one'})
+
+    @with_transaction()
+    def test_status_guards(self):
+        "Actions on a wrong status raise and write nothing"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Type = pool.get('customer.self_service.type')
+        WebUser = pool.get('web.user')
+        type_, = Type.search([('code', '=', 'standard')])
+        party = Party(name="Customer", css_login='cust',
+            css_email='cust@example.com', css_type=type_)
+        party.save()
+
+        with self.assertRaises(UserError):
+            Party.css_create_user([party])
+        with self.assertRaises(UserError):
+            Party.css_disable([party])
+        Party.css_request([party])
+        self.assertEqual(party.css_status, 'requested')
+        self.assertEqual(len(party.css_history), 1)
+        with self.assertRaises(UserError):
+            Party.css_request([party])
+
+        # A login used by another portal user: nothing written
+        WebUser.create([{'email': 'other@example.com', 'login': 'cust'}])
+        with self.assertRaises(UserError):
+            Party.css_create_user([party])
+        self.assertIsNone(party.css_user)
+        self.assertEqual(WebUser.search([], count=True), 1)
+
+
+del ModuleTestCase

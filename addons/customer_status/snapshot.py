@@ -1,0 +1,261 @@
+# This file is part of the customer_status module.
+import datetime as dt
+
+from dateutil.relativedelta import relativedelta
+from sql import Literal
+from sql.aggregate import Max
+
+from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .status import StatusMixin
+
+SNAPSHOT_FIGURES = [
+    'credit_limit', 'credit_limit_date', 'credit_limit_expired',
+    'credit_limit_available', 'secondary_credit_limit',
+    'secondary_credit_limit_available', 'balance', 'overdue',
+    'oldest_overdue_date', 'largest_purchase', 'largest_purchase_date',
+    'largest_purchase_invoice', 'highest_balance', 'highest_balance_date',
+    'first_purchase_date', 'first_purchase_invoice', 'last_purchase_date',
+    'last_purchase_invoice', 'longest_delay', 'average_delay', 'revenue',
+    'previous_revenue', 'trend', 'overdue_ratio', 'limit_usage',
+    'returned_checks', 'last_returned_check_date', 'protests',
+    'last_protest_date', 'risk_class', 'computed_risk_class',
+    'risk_overridden',
+    ]
+
+
+class Snapshot(StatusMixin, ModelSQL, ModelView):
+    "Figures of a customer kept for the cockpit"
+    __name__ = 'customer.status.snapshot'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, readonly=True,
+        ondelete='CASCADE',
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    salesperson = fields.Many2One(
+        'company.employee', "Salesperson", readonly=True)
+    from_date = fields.Date("From Date", readonly=True)
+    to_date = fields.Date("To Date", readonly=True)
+    computed_at = fields.Timestamp("Computed At", readonly=True)
+    age = fields.Function(fields.TimeDelta("Age"), 'get_age')
+
+    _batch_size = 1000
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('company_party_unique', Unique(t, t.company, t.party),
+                'customer_status.msg_snapshot_unique'),
+            ]
+        cls._order = [('balance', 'DESC NULLS LAST'), ('id', 'ASC')]
+
+    def get_age(self, name):
+        if self.computed_at:
+            return dt.datetime.now() - self.computed_at
+
+    @classmethod
+    def _period(cls, company, date=None):
+        "Return the rolling year ending at date (today) of the snapshots"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        if date is None:
+            with Transaction().set_context(company=company.id):
+                date = Date.today()
+        return date - relativedelta(years=1) + dt.timedelta(days=1), date
+
+    @classmethod
+    def refresh(cls, parties=None, companies=None, date=None):
+        """Recompute the snapshots of parties (all customers if None) for the
+        year ending at date (today if None)"""
+        pool = Pool()
+        Company = pool.get('company.company')
+        if companies is None:
+            companies = Company.search([])
+        for company in companies:
+            party_ids = ([p.id for p in parties] if parties is not None
+                else cls._customer_ids(company))
+            for sub_ids in grouped_slice(party_ids, cls._batch_size):
+                cls._refresh(list(sub_ids), Company(int(company)), date)
+
+    @classmethod
+    def refresh_all(cls):
+        "Recompute every snapshot (cron)"
+        cls.refresh()
+
+    @classmethod
+    def _customer_ids(cls, company):
+        "Return the ids of the parties with receivable lines in company"
+        pool = Pool()
+        Account = pool.get('account.account')
+        AccountType = pool.get('account.account.type')
+        MoveLine = pool.get('account.move.line')
+        cursor = Transaction().connection.cursor()
+        line = MoveLine.__table__()
+        account = Account.__table__()
+        type_ = AccountType.__table__()
+        cursor.execute(*line
+            .join(account, condition=line.account == account.id)
+            .join(type_, condition=account.type == type_.id)
+            .select(line.party,
+                where=type_.receivable & (account.company == company.id)
+                & (line.party != Literal(None)),
+                group_by=[line.party]))
+        return [p for p, in cursor]
+
+    @classmethod
+    def _refresh(cls, party_ids, company, date=None):
+        pool = Pool()
+        Status = pool.get('customer.status')
+        Party = pool.get('party.party')
+        History = pool.get('customer.status.risk.history')
+        from_date, to_date = cls._period(company, date)
+        figures = Status.get_figures(party_ids, [company], from_date, to_date)
+        old = cls.search([
+                ('company', '=', company.id),
+                ('party', 'in', party_ids),
+                ])
+        previous = {s.party.id: s.risk_class for s in old}
+        salespersons = {p.id: p.salesperson for p in Party.browse(party_ids)}
+        cls.delete(old)
+        now = dt.datetime.now()
+        to_create, history = [], []
+        for party_id, values in figures.items():
+            values = {k: values[k] for k in SNAPSHOT_FIGURES}
+            values.update({
+                    'company': company.id,
+                    'party': party_id,
+                    'from_date': from_date,
+                    'to_date': to_date,
+                    'computed_at': now,
+                    'currency': company.currency.id,
+                    'salesperson': (
+                        salespersons[party_id].id
+                        if salespersons[party_id] else None),
+                    })
+            to_create.append(values)
+            old_class = previous.get(party_id)
+            old_id = old_class.id if old_class else None
+            if values['risk_class'] != old_id:
+                history.append({
+                        'company': company.id,
+                        'party': party_id,
+                        'risk_class': values['risk_class'],
+                        'previous_class': old_id,
+                        'kind': 'computed',
+                        })
+        cls.create(to_create)
+        if history:
+            History.create(history)
+
+    @classmethod
+    def last_refresh(cls):
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        cursor.execute(*table.select(Max(table.computed_at)))
+        return cursor.fetchone()[0]
+
+
+class Recalculate(Wizard):
+    __name__ = 'customer.status.recalculate'
+
+    start = StateView(
+        'customer.status.recalculate.start',
+        'customer_status.recalculate_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Recalculate", 'recalculate', 'tryton-ok', default=True),
+            ])
+    recalculate = StateTransition()
+
+    def default_start(self, fields):
+        context = Transaction().context
+        values = {'all_customers': True}
+        if context.get('active_model') == 'party.party':
+            values['parties'] = list(context.get('active_ids') or [])
+            values['all_customers'] = not values['parties']
+        company = context.get('company')
+        values['companies'] = [company] if company else []
+        return values
+
+    def transition_recalculate(self):
+        pool = Pool()
+        Snapshot = pool.get('customer.status.snapshot')
+        Status = pool.get('customer.status')
+        companies = list(self.start.companies)
+        Status.check_companies(companies)
+        parties = None if self.start.all_customers else list(
+            self.start.parties)
+        with without_check_access():
+            Snapshot.refresh(parties, companies=companies)
+        return 'end'
+
+
+class RecalculateStart(ModelView):
+    __name__ = 'customer.status.recalculate.start'
+
+    all_customers = fields.Boolean("All Customers")
+    parties = fields.Many2Many(
+        'party.party', None, None, "Customers",
+        states={
+            'invisible': Bool(Eval('all_customers')),
+            'required': ~Eval('all_customers', False),
+            })
+    companies = fields.Many2Many(
+        'company.company', None, None, "Companies", required=True)
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('customer.status.snapshot|refresh_all',
+                "Refresh Customer Status Snapshots"))
+
+
+class Move(metaclass=PoolMeta):
+    __name__ = 'account.move'
+
+    @classmethod
+    def post(cls, moves):
+        super().post(moves)
+        _queue_refresh(
+            {l.party for m in moves for l in m.lines if l.party},
+            {m.company for m in moves})
+
+
+class Reconciliation(metaclass=PoolMeta):
+    __name__ = 'account.move.reconciliation'
+
+    @classmethod
+    def on_modification(cls, mode, reconciliations, field_names=None):
+        super().on_modification(
+            mode, reconciliations, field_names=field_names)
+        if mode in {'create', 'delete'}:
+            _queue_refresh(
+                {l.party for r in reconciliations for l in r.lines
+                    if l.party},
+                {r.company for r in reconciliations})
+
+
+def _queue_refresh(parties, companies):
+    "Refresh through the queue the snapshots of the parties"
+    pool = Pool()
+    Party = pool.get('party.party')
+    if parties and not Transaction().context.get('customer_status_no_queue'):
+        Party.__queue__.customer_status_refresh(
+            list(parties), [c.id for c in companies])

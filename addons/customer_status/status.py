@@ -1,0 +1,772 @@
+# This file is part of the customer_status module.  See doc/ for the
+# definition of every figure.
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from sql import Literal, Null, Window
+from sql.aggregate import Count, Max, Min, Sum
+from sql.conditionals import Case, Coalesce
+from sql.functions import Function, RowNumber
+
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.modules.currency.exceptions import RateError
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.pyson import Bool, Eval, If, PYSONEncoder
+from trytond.tools import grouped_slice, sqlite_apply_types
+from trytond.transaction import Transaction
+from trytond.wizard import (
+    Button, StateAction, StateReport, StateTransition, StateView, Wizard)
+
+from .exceptions import (
+    CompanyAccessError, MissingRateError, NoReceivableAccountError,
+    PeriodError)
+
+_in = fields.SQL_OPERATORS['in']
+
+MONETARY_FIGURES = [
+    'credit_limit', 'credit_limit_available',
+    'secondary_credit_limit', 'secondary_credit_limit_available',
+    'balance', 'overdue', 'largest_purchase', 'highest_balance',
+    'revenue', 'previous_revenue',
+    ]
+
+
+class JulianDay(Function):
+    __slots__ = ()
+    _function = 'JULIANDAY'
+
+
+def days_between(end, start):
+    "Return the SQL expression of the number of days from start to end"
+    if backend.name == 'sqlite':
+        return JulianDay(end) - JulianDay(start)
+    return end - start
+
+
+def _numeric(query, types):
+    if backend.name == 'sqlite':
+        sqlite_apply_types(query, types)
+    return query
+
+
+def _date(value):
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value
+
+
+class StatusMixin:
+    "Figures of the credit position of a customer"
+    __slots__ = ()
+
+    currency = fields.Many2One('currency.currency', "Currency", readonly=True)
+    second_currency = fields.Many2One(
+        'currency.currency', "Second Currency", readonly=True)
+
+    credit_limit = Monetary(
+        "Credit Limit", currency='currency', digits='currency', readonly=True)
+    credit_limit_date = fields.Date("Credit Limit Due Date", readonly=True)
+    credit_limit_expired = fields.Boolean(
+        "Credit Limit Expired", readonly=True)
+    credit_limit_available = Monetary(
+        "Available on Credit Limit", currency='currency', digits='currency',
+        readonly=True)
+    secondary_credit_limit = Monetary(
+        "Secondary Credit Limit", currency='currency', digits='currency',
+        readonly=True)
+    secondary_credit_limit_available = Monetary(
+        "Available on Secondary Limit", currency='currency',
+        digits='currency', readonly=True)
+    balance = Monetary(
+        "Current Balance", currency='currency', digits='currency',
+        readonly=True)
+    overdue = Monetary(
+        "Overdue", currency='currency', digits='currency', readonly=True)
+    oldest_overdue_date = fields.Date("Oldest Overdue Maturity", readonly=True)
+    largest_purchase = Monetary(
+        "Largest Purchase", currency='currency', digits='currency',
+        readonly=True)
+    largest_purchase_date = fields.Date("Largest Purchase Date", readonly=True)
+    largest_purchase_invoice = fields.Many2One(
+        'account.invoice', "Largest Purchase Invoice", readonly=True)
+    highest_balance = Monetary(
+        "Highest Balance", currency='currency', digits='currency',
+        readonly=True)
+    highest_balance_date = fields.Date("Highest Balance Date", readonly=True)
+    first_purchase_date = fields.Date("First Purchase", readonly=True)
+    first_purchase_invoice = fields.Many2One(
+        'account.invoice', "First Purchase Invoice", readonly=True)
+    last_purchase_date = fields.Date("Last Purchase", readonly=True)
+    last_purchase_invoice = fields.Many2One(
+        'account.invoice', "Last Purchase Invoice", readonly=True)
+    longest_delay = fields.Integer(
+        "Longest Delay", readonly=True, help="In days.")
+    average_delay = fields.Numeric(
+        "Average Delay", digits=(16, 1), readonly=True,
+        help="In days, weighted by amount.")
+    revenue = Monetary(
+        "Revenue", currency='currency', digits='currency', readonly=True)
+    previous_revenue = Monetary(
+        "Previous Revenue", currency='currency', digits='currency',
+        readonly=True)
+    trend = fields.Numeric(
+        "Trend", digits=(16, 1), readonly=True,
+        help="Revenue change against the previous period in %.")
+    overdue_ratio = fields.Numeric(
+        "Overdue Ratio", digits=(16, 1), readonly=True, help="In %.")
+    limit_usage = fields.Numeric(
+        "Limit Usage", digits=(16, 1), readonly=True, help="In %.")
+    returned_checks = fields.Integer("Checks Returned", readonly=True)
+    last_returned_check_date = fields.Date(
+        "Last Returned Check", readonly=True)
+    protests = fields.Integer("Bills Protested", readonly=True)
+    last_protest_date = fields.Date("Last Protest", readonly=True)
+    risk_class = fields.Many2One(
+        'customer.status.risk.class', "Risk Class", readonly=True)
+    computed_risk_class = fields.Many2One(
+        'customer.status.risk.class', "Computed Risk Class", readonly=True)
+    risk_overridden = fields.Boolean("Risk Overridden", readonly=True)
+
+
+class CustomerStatusStart(ModelView):
+    __name__ = 'customer.status.start'
+
+    party = fields.Many2One('party.party', "Customer", required=True)
+    from_date = fields.Date(
+        "From Date", required=True,
+        domain=[
+            If(Eval('to_date') & Eval('from_date'),
+                ('from_date', '<=', Eval('to_date')),
+                ()),
+            ])
+    to_date = fields.Date("To Date", required=True)
+    companies = fields.Many2Many(
+        'company.company', None, None, "Companies", required=True,
+        help="The figures of these companies are added together.")
+    second_currency = fields.Many2One(
+        'currency.currency', "Second Currency",
+        help="Also show the figures in this currency "
+        "at the rate of the period's end date.")
+
+    @classmethod
+    def default_to_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_from_date(cls):
+        today = Pool().get('ir.date').today()
+        return today - relativedelta(years=1) + dt.timedelta(days=1)
+
+    @classmethod
+    def default_companies(cls):
+        company = Transaction().context.get('company')
+        return [company] if company is not None else []
+
+
+class CustomerStatus(StatusMixin, ModelView):
+    __name__ = 'customer.status'
+
+    party = fields.Many2One('party.party', "Customer", readonly=True)
+    from_date = fields.Date("From Date", readonly=True)
+    to_date = fields.Date("To Date", readonly=True)
+    companies = fields.Many2Many(
+        'company.company', None, None, "Companies", readonly=True)
+
+    for _name in MONETARY_FIGURES:
+        locals()['second_' + _name] = Monetary(
+            "%s (Second Currency)" % StatusMixin.__dict__[_name].string,
+            currency='second_currency', digits='second_currency',
+            readonly=True,
+            states={
+                'invisible': ~Eval('second_currency'),
+                })
+    del _name
+
+    _batch_size = 1000
+
+    @classmethod
+    def check_period(cls, from_date, to_date):
+        if from_date and to_date and from_date > to_date:
+            raise PeriodError(gettext('customer_status.msg_period_invalid',
+                    from_date=from_date, to_date=to_date))
+
+    @classmethod
+    def check_companies(cls, companies):
+        pool = Pool()
+        User = pool.get('res.user')
+        user_id = Transaction().user
+        if not user_id:
+            return
+        user = User(user_id)
+        allowed = set(user.companies)
+        for company in companies:
+            if company not in allowed:
+                raise CompanyAccessError(gettext(
+                        'customer_status.msg_company_not_allowed',
+                        company=company.rec_name))
+
+    @classmethod
+    def check_party(cls, party, company):
+        with Transaction().set_context(company=company.id):
+            if not party.account_receivable_used:
+                raise NoReceivableAccountError(gettext(
+                        'customer_status.msg_no_receivable_account',
+                        party=party.rec_name))
+
+    @classmethod
+    def get_rate(cls, from_currency, to_currency, date):
+        "Return the rate to convert from_currency into to_currency at date"
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        if from_currency == to_currency:
+            return Decimal(1)
+        try:
+            with Transaction().set_context(date=date):
+                return Currency.compute(
+                    from_currency, Decimal(1), to_currency, round=False)
+        except RateError:
+            raise MissingRateError(gettext(
+                    'customer_status.msg_missing_rate',
+                    from_currency=from_currency.rec_name,
+                    to_currency=to_currency.rec_name,
+                    date=date))
+
+    @classmethod
+    def get_status(cls, party, companies, from_date, to_date,
+            second_currency=None):
+        "Return the values of the status of party, checking the input"
+        cls.check_period(from_date, to_date)
+        cls.check_companies(companies)
+        for company in companies:
+            cls.check_party(party, company)
+        values = cls.get_figures(
+            [party.id], companies, from_date, to_date)[party.id]
+        values.update({
+                'party': party.id,
+                'from_date': from_date,
+                'to_date': to_date,
+                'companies': [c.id for c in companies],
+                'currency': companies[0].currency.id,
+                })
+        if second_currency:
+            rate = cls.get_rate(
+                companies[0].currency, second_currency, to_date)
+            values['second_currency'] = second_currency.id
+            for name in MONETARY_FIGURES:
+                if values.get(name) is not None:
+                    values['second_' + name] = second_currency.round(
+                        values[name] * rate)
+        return values
+
+    @classmethod
+    def get_figures(cls, party_ids, companies, from_date, to_date):
+        """Return {party id: {figure: value}} for the parties
+
+        The amounts of all the companies are converted into the currency of
+        the first company at the rate of to_date."""
+        currency = companies[0].currency
+        factors = {
+            c.id: cls.get_rate(c.currency, currency, to_date)
+            for c in companies}
+        figures = {}
+        for sub_ids in grouped_slice(party_ids, cls._batch_size):
+            sub_ids = list(sub_ids)
+            raw = {i: cls._default_raw() for i in sub_ids}
+            for method in cls._figure_methods():
+                getattr(cls, method)(raw, sub_ids, factors, from_date, to_date)
+            for party_id, values in raw.items():
+                figures[party_id] = cls._finish_figures(
+                    values, currency, to_date)
+        cls._set_risk(figures, companies[0])
+        return figures
+
+    @classmethod
+    def _figure_methods(cls):
+        "Return the names of the methods filling the raw figures"
+        return [
+            '_figures_lines', '_figures_highest_balance', '_figures_invoices',
+            '_figures_credit_limits', '_figures_events']
+
+    @classmethod
+    def _default_raw(cls):
+        return {
+            'balance': Decimal(0),
+            'overdue': Decimal(0),
+            'oldest_overdue_date': None,
+            'longest_delay': None,
+            'delay_weighted': Decimal(0),
+            'delay_amount': Decimal(0),
+            'highest_balance': None,
+            'highest_balance_date': None,
+            'largest_purchase': None,
+            'largest_purchase_date': None,
+            'largest_purchase_invoice': None,
+            'first_purchase_date': None,
+            'first_purchase_invoice': None,
+            'last_purchase_date': None,
+            'last_purchase_invoice': None,
+            'revenue': Decimal(0),
+            'previous_revenue': Decimal(0),
+            'credit_limit': None,
+            'credit_limit_date': None,
+            'credit_limit_expired': False,
+            'secondary_credit_limit': None,
+            'returned_checks': 0,
+            'last_returned_check_date': None,
+            'protests': 0,
+            'last_protest_date': None,
+            }
+
+    @classmethod
+    def _receivable_lines(cls, party_ids, company_ids, to_date):
+        """Return the tables and the FROM clause and WHERE condition of the
+        posted receivable lines of the parties up to to_date"""
+        pool = Pool()
+        Account = pool.get('account.account')
+        AccountType = pool.get('account.account.type')
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        Reconciliation = pool.get('account.move.reconciliation')
+        tables = {
+            'line': MoveLine.__table__(),
+            'move': Move.__table__(),
+            'account': Account.__table__(),
+            'type': AccountType.__table__(),
+            'reconciliation': Reconciliation.__table__(),
+            }
+        line, move, account, type_, rec = (tables[k] for k in [
+                'line', 'move', 'account', 'type', 'reconciliation'])
+        from_ = (line
+            .join(move, condition=line.move == move.id)
+            .join(account, condition=line.account == account.id)
+            .join(type_, condition=account.type == type_.id)
+            .join(rec, 'LEFT', condition=line.reconciliation == rec.id))
+        where = (type_.receivable
+            & (move.state == 'posted')
+            & (move.date <= to_date)
+            & _in(line.party, party_ids)
+            & _in(account.company, company_ids))
+        return tables, from_, where
+
+    @classmethod
+    def _figures_lines(cls, raw, party_ids, factors, from_date, to_date):
+        "Balance, overdue and delays from the receivable lines"
+        cursor = Transaction().connection.cursor()
+        tables, from_, where = cls._receivable_lines(
+            party_ids, list(factors), to_date)
+        line, move, account, rec = (
+            tables[k] for k in ['line', 'move', 'account', 'reconciliation'])
+        amount = line.debit - line.credit
+        open_ = (line.reconciliation == Null) | (rec.date > to_date)
+        overdue = open_ & (Coalesce(line.maturity_date, move.date) < to_date)
+        dated = (line.debit > 0) & (line.maturity_date != Null)
+        delay = days_between(
+            Case((open_, to_date), else_=rec.date), line.maturity_date)
+        delay = Case((delay > 0, delay), else_=0)
+        in_period = dated & (line.maturity_date <= to_date) & (
+            open_ | (rec.date >= from_date))
+        settled = dated & ~open_ & (rec.date >= from_date)
+        query = from_.select(
+            line.party.as_('party'),
+            account.company.as_('company'),
+            Sum(amount).as_('balance'),
+            Sum(amount, filter_=overdue).as_('overdue'),
+            Min(line.maturity_date, filter_=overdue & dated).as_('oldest'),
+            Max(delay, filter_=in_period).as_('longest'),
+            Sum(delay * line.debit, filter_=settled).as_('weighted'),
+            Sum(line.debit, filter_=settled).as_('weight'),
+            where=where,
+            group_by=[line.party, account.company])
+        _numeric(query, [
+                None, None, 'NUMERIC', 'NUMERIC', 'DATE', 'NUMERIC',
+                'NUMERIC', 'NUMERIC'])
+        cursor.execute(*query)
+        for (party, company, balance, overdue, oldest, longest, weighted,
+                weight) in cursor:
+            values, factor = raw[party], factors[company]
+            values['balance'] += (balance or 0) * factor
+            values['overdue'] += (overdue or 0) * factor
+            values['delay_weighted'] += (weighted or 0) * factor
+            values['delay_amount'] += (weight or 0) * factor
+            oldest = _date(oldest)
+            if oldest and (not values['oldest_overdue_date']
+                    or oldest < values['oldest_overdue_date']):
+                values['oldest_overdue_date'] = oldest
+            if longest is not None:
+                values['longest_delay'] = max(
+                    values['longest_delay'] or 0, int(round(longest)))
+
+    @classmethod
+    def _figures_highest_balance(
+            cls, raw, party_ids, factors, from_date, to_date):
+        "Highest running receivable balance and the first date it was reached"
+        cursor = Transaction().connection.cursor()
+        tables, from_, where = cls._receivable_lines(
+            party_ids, list(factors), to_date)
+        line, move, account = (
+            tables[k] for k in ['line', 'move', 'account'])
+        amount = line.debit - line.credit
+        if any(f != 1 for f in factors.values()):
+            amount *= Case(*((account.company == c, f)
+                    for c, f in factors.items()))
+        daily = from_.select(
+            line.party.as_('party'), move.date.as_('date'),
+            Sum(amount).as_('amount'),
+            where=where, group_by=[line.party, move.date])
+        running = daily.select(
+            daily.party, daily.date,
+            Sum(daily.amount, window=Window(
+                    [daily.party], order_by=[daily.date.asc])).as_('balance'))
+        ranked = running.select(
+            running.party, running.date, running.balance,
+            Max(running.balance, window=Window([running.party])
+                ).as_('highest'))
+        query = ranked.select(
+            ranked.party.as_('party'),
+            Max(ranked.balance).as_('balance'),
+            Min(ranked.date).as_('date'),
+            where=ranked.balance == ranked.highest,
+            group_by=[ranked.party])
+        _numeric(query, [None, 'NUMERIC', 'DATE'])
+        cursor.execute(*query)
+        for party, balance, date in cursor:
+            raw[party]['highest_balance'] = balance
+            raw[party]['highest_balance_date'] = _date(date)
+
+    @classmethod
+    def _invoice_amounts(cls, party_ids, company_ids, to_date):
+        "Return the query of the receivable amount of each posted invoice"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        MoveLine = pool.get('account.move.line')
+        invoice = Invoice.__table__()
+        line = MoveLine.__table__()
+        return (invoice
+            .join(line, condition=(line.move == invoice.move)
+                & (line.account == invoice.account))
+            .select(
+                invoice.id.as_('invoice'),
+                invoice.party.as_('party'),
+                invoice.company.as_('company'),
+                invoice.invoice_date.as_('date'),
+                Sum(line.debit - line.credit).as_('amount'),
+                where=(invoice.type == 'out')
+                & invoice.state.in_(['posted', 'paid'])
+                & _in(invoice.party, party_ids)
+                & _in(invoice.company, company_ids)
+                & (invoice.invoice_date <= to_date),
+                group_by=[invoice.id, invoice.party, invoice.company,
+                    invoice.invoice_date]))
+
+    @classmethod
+    def _figures_invoices(cls, raw, party_ids, factors, from_date, to_date):
+        "Revenue, largest, first and last purchases from posted invoices"
+        cursor = Transaction().connection.cursor()
+        inv = cls._invoice_amounts(party_ids, list(factors), to_date)
+        length = to_date - from_date + dt.timedelta(days=1)
+        previous = from_date - length
+        query = inv.select(
+            inv.party, inv.company,
+            Sum(inv.amount, filter_=inv.date >= from_date),
+            Sum(inv.amount,
+                filter_=(inv.date >= previous) & (inv.date < from_date)),
+            group_by=[inv.party, inv.company])
+        cursor.execute(*query)
+        for party, company, revenue, previous_revenue in cursor:
+            factor = factors[company]
+            raw[party]['revenue'] += Decimal(revenue or 0) * factor
+            raw[party]['previous_revenue'] += (
+                Decimal(previous_revenue or 0) * factor)
+
+        purchase = inv.amount > 0
+        partition = [inv.party, inv.company]
+        period = purchase & (inv.date >= from_date)
+        ranked = inv.select(
+            inv.invoice, inv.party, inv.company, inv.date, inv.amount,
+            RowNumber(window=Window(partition, order_by=[
+                        inv.date.asc, inv.invoice.asc])).as_('first'),
+            RowNumber(window=Window(partition, order_by=[
+                        inv.date.desc, inv.invoice.desc])).as_('last'),
+            RowNumber(window=Window(partition + [
+                        Case((period, 1), else_=0)], order_by=[
+                        inv.amount.desc, inv.date.asc, inv.invoice.asc])
+                ).as_('largest'),
+            where=purchase)
+        query = ranked.select(
+            ranked.invoice.as_('invoice'), ranked.party.as_('party'),
+            ranked.company.as_('company'), ranked.date.as_('date'),
+            ranked.amount.as_('amount'), ranked.first.as_('first'),
+            ranked.last.as_('last'), ranked.largest.as_('largest'),
+            where=(ranked.first == 1) | (ranked.last == 1)
+            | ((ranked.largest == 1) & (ranked.date >= from_date)))
+        _numeric(query, [None, None, None, 'DATE', 'NUMERIC'])
+        cursor.execute(*query)
+        for invoice, party, company, date, amount, first, last, largest in (
+                cursor):
+            values, date = raw[party], _date(date)
+            if first == 1 and (not values['first_purchase_date']
+                    or date < values['first_purchase_date']):
+                values['first_purchase_date'] = date
+                values['first_purchase_invoice'] = invoice
+            if last == 1 and (not values['last_purchase_date']
+                    or date > values['last_purchase_date']):
+                values['last_purchase_date'] = date
+                values['last_purchase_invoice'] = invoice
+            amount = amount * factors[company]
+            if (largest == 1 and date >= from_date
+                    and (values['largest_purchase'] is None
+                        or amount > values['largest_purchase'])):
+                values['largest_purchase'] = amount
+                values['largest_purchase_date'] = date
+                values['largest_purchase_invoice'] = invoice
+
+    @classmethod
+    def _figures_credit_limits(
+            cls, raw, party_ids, factors, from_date, to_date):
+        "Credit limits of the parties, an expired limit counting as zero"
+        pool = Pool()
+        Limit = pool.get('party.party.credit_limit_amount')
+        cursor = Transaction().connection.cursor()
+        limit = Limit.__table__()
+        query = limit.select(
+            limit.party, limit.company, limit.credit_limit_amount,
+            limit.credit_limit_date, limit.secondary_credit_limit_amount,
+            where=_in(limit.party, party_ids)
+            & _in(limit.company, list(factors)))
+        cursor.execute(*query)
+        for party, company, amount, date, secondary in cursor:
+            values, factor, date = raw[party], factors[company], _date(date)
+            expired = bool(date and date < to_date)
+            if date and (not values['credit_limit_date']
+                    or date < values['credit_limit_date']):
+                values['credit_limit_date'] = date
+            values['credit_limit_expired'] |= expired
+            for name, value in [
+                    ('credit_limit', amount),
+                    ('secondary_credit_limit', secondary)]:
+                if value is None:
+                    continue
+                value = Decimal(0) if expired else Decimal(value) * factor
+                values[name] = (values[name] or Decimal(0)) + value
+
+    @classmethod
+    def _figures_events(cls, raw, party_ids, factors, from_date, to_date):
+        "Returned checks and protests"
+        pool = Pool()
+        ReturnedCheck = pool.get('customer.returned_check')
+        Protest = pool.get('customer.protest')
+        cursor = Transaction().connection.cursor()
+        for Model, count, last, extra in [
+                (ReturnedCheck, 'returned_checks',
+                    'last_returned_check_date', None),
+                (Protest, 'protests', 'last_protest_date',
+                    'withdrawal_date'),
+                ]:
+            table = Model.__table__()
+            where = (_in(table.party, party_ids)
+                & _in(table.company, list(factors))
+                & (table.date <= to_date))
+            if extra:
+                where &= ((table.withdrawal_date == Null)
+                    | (table.withdrawal_date > to_date))
+            query = table.select(
+                table.party.as_('party'),
+                Count(Literal('*'), filter_=table.date >= from_date
+                    ).as_('count'),
+                Max(table.date).as_('date'),
+                where=where, group_by=[table.party])
+            _numeric(query, [None, None, 'DATE'])
+            cursor.execute(*query)
+            for party, number, date in cursor:
+                raw[party][count] = number
+                raw[party][last] = _date(date)
+
+    @classmethod
+    def _finish_figures(cls, values, currency, to_date):
+        "Round the amounts and derive the ratios"
+        round_ = currency.round
+        for name in ['balance', 'overdue', 'highest_balance',
+                'largest_purchase', 'revenue', 'previous_revenue',
+                'credit_limit', 'secondary_credit_limit']:
+            if values.get(name) is not None:
+                values[name] = round_(Decimal(values[name]))
+        weight = values.pop('delay_amount')
+        weighted = values.pop('delay_weighted')
+        values['average_delay'] = (
+            (Decimal(weighted) / Decimal(weight)).quantize(Decimal('0.1'))
+            if weight else None)
+        balance = values['balance']
+        for name in ['credit_limit', 'secondary_credit_limit']:
+            if values[name] is not None:
+                values[name + '_available'] = values[name] - balance
+            else:
+                values[name + '_available'] = None
+        values['overdue'] = max(values['overdue'], Decimal(0))
+        values['overdue_ratio'] = cls._percent(values['overdue'], balance)
+        values['limit_usage'] = cls._percent(balance, values['credit_limit'])
+        previous = values['previous_revenue']
+        values['trend'] = (
+            cls._percent(values['revenue'] - previous, abs(previous))
+            if previous else None)
+        return values
+
+    @staticmethod
+    def _percent(numerator, denominator):
+        if not denominator or denominator <= 0:
+            return None
+        return (Decimal(numerator) * 100 / Decimal(denominator)).quantize(
+            Decimal('0.1'))
+
+    @classmethod
+    def _set_risk(cls, figures, company):
+        "Set the computed and effective risk class of each figure set"
+        pool = Pool()
+        Rule = pool.get('customer.status.risk.rule')
+        Override = pool.get('customer.status.risk.override')
+        overrides = Override.get_overrides(list(figures), company)
+        rules = Rule.get_rules()
+        for party_id, values in figures.items():
+            computed = Rule.classify(rules, values)
+            values['computed_risk_class'] = computed
+            override = overrides.get(party_id)
+            values['risk_overridden'] = override is not None
+            values['risk_class'] = (
+                override if override is not None else computed)
+
+
+class OpenStatus(Wizard):
+    __name__ = 'customer.status.open'
+
+    start = StateView(
+        'customer.status.start',
+        'customer_status.status_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Show", 'show', 'tryton-ok', default=True),
+            ])
+    show = StateView(
+        'customer.status', 'customer_status.status_view_form', [
+            Button("Change", 'start', 'tryton-back'),
+            Button("Pending Bills", 'pending', 'tryton-list'),
+            Button("Bills Received", 'received', 'tryton-list'),
+            Button("Sales", 'sales', 'tryton-list'),
+            Button("Invoices", 'invoices', 'tryton-list'),
+            Button("References", 'references', 'tryton-list'),
+            Button("Collection", 'collection', 'tryton-list'),
+            Button("Print", 'print_', 'tryton-print'),
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+    print_ = StateReport('customer_status.report')
+    pending = StateAction('customer_status.act_pending_line')
+    received = StateAction('account.act_move_line_form')
+    sales = StateAction('sale.act_sale_form')
+    invoices = StateAction('account_invoice.act_invoice_out_form')
+    references = StateAction('customer_status.act_reference')
+    collection = StateAction('customer_status.act_collection_event')
+
+    def default_start(self, fields):
+        values = {}
+        context = Transaction().context
+        if context.get('active_model') == 'party.party':
+            values['party'] = context.get('active_id')
+        return values
+
+    def default_show(self, fields):
+        Status = Pool().get('customer.status')
+        start = self.start
+        return Status.get_status(
+            start.party, list(start.companies), start.from_date,
+            start.to_date, start.second_currency)
+
+    def _drill_down(self, action, domain, context=None):
+        encoder = PYSONEncoder()
+        action['pyson_domain'] = encoder.encode(domain)
+        if context:
+            action['pyson_context'] = encoder.encode(context)
+        action['name'] += ' - %s' % self.start.party.rec_name
+        return action, {}
+
+    @property
+    def _company_ids(self):
+        return [c.id for c in self.start.companies]
+
+    def do_pending(self, action):
+        return self._drill_down(action, [
+                ('party', '=', self.start.party.id),
+                ('company', 'in', self._company_ids),
+                ('date', '<=', self.start.to_date),
+                ])
+
+    def do_received(self, action):
+        start = self.start
+        return self._drill_down(action, [
+                ('party', '=', start.party.id),
+                ('account.type.receivable', '=', True),
+                ('move.company', 'in', self._company_ids),
+                ('move.state', '=', 'posted'),
+                ['OR', [
+                        ('credit', '>', 0),
+                        ('date', '>=', start.from_date),
+                        ('date', '<=', start.to_date),
+                        ], [
+                        ('reconciliation.date', '>=', start.from_date),
+                        ('reconciliation.date', '<=', start.to_date),
+                        ]],
+                ])
+
+    def do_sales(self, action):
+        start = self.start
+        return self._drill_down(action, [
+                ('party', '=', start.party.id),
+                ('company', 'in', self._company_ids),
+                ('sale_date', '>=', start.from_date),
+                ('sale_date', '<=', start.to_date),
+                ])
+
+    def do_invoices(self, action):
+        start = self.start
+        return self._drill_down(action, [
+                ('party', '=', start.party.id),
+                ('type', '=', 'out'),
+                ('company', 'in', self._company_ids),
+                ('invoice_date', '>=', start.from_date),
+                ('invoice_date', '<=', start.to_date),
+                ])
+
+    def do_references(self, action):
+        return self._drill_down(action, [
+                ('party', '=', self.start.party.id),
+                ], {'party': self.start.party.id})
+
+    def do_collection(self, action):
+        start = self.start
+        return self._drill_down(action, [
+                ('party', '=', start.party.id),
+                ('company', 'in', self._company_ids),
+                ('date', '>=', start.from_date),
+                ('date', '<=', start.to_date),
+                ])
+
+    def do_print_(self, action):
+        start = self.start
+        return action, {
+            'id': start.party.id,
+            'ids': [start.party.id],
+            'model': 'party.party',
+            'from_date': start.from_date,
+            'to_date': start.to_date,
+            'companies': self._company_ids,
+            'second_currency': (
+                start.second_currency.id if start.second_currency else None),
+            }
+
+    def transition_pending(self):
+        return 'show'
+
+    transition_received = transition_sales = transition_invoices = \
+        transition_references = transition_collection = transition_pending
+

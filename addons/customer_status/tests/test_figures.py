@@ -1,0 +1,374 @@
+"""Hand-built ledger and the figures of the customer status derived by hand
+
+Company A (currency USD, rate 1) sells with a 20% tax, company B (currency
+EUR, rate 0.5, so 1 EUR = 2 USD) without tax.  The customer is C; D is
+another customer whose lines must never leak into C's figures.
+
+Ledger of C (receivable lines, amounts in company currency, + = debit):
+
+  ref    company date        maturity    amount  settled by / on
+  INV1   A       2024-03-01  2024-03-31   +1200  PAY1 2024-04-10
+  PAY1   A       2024-04-10                -1200
+  INV2   A       2025-02-01  2025-03-03   +2400  PAY2a (partial, linked to
+  PAY2a  A       2025-03-10                -1400  the invoice) + PAY2b,
+  PAY2b  A       2025-04-12                -1000  reconciled 2025-04-12
+  INV3   A       2025-05-05  2025-06-04   +6000  PAY3 2025-06-01 (early)
+  PAY3   A       2025-06-01                -6000
+  INV4   A       2025-07-01  2025-07-31   +3600  PAY4 reconciled 2025-08-05,
+  PAY4   A       2025-08-05                -3600  then the check is returned:
+  REV4   A       2025-08-20                +3600  unreconciled, reversed by
+                                                 REV4 (PAY4+REV4 reconciled);
+                                                 INV4 open and protested on
+                                                 2025-09-15 (cost 25)
+  CN1    A       2025-09-01  2025-09-01    -600  credit note, reconciled with
+  INV5   A       2025-09-01  2025-10-01   +1200  INV5 and the write-off WO
+  WO     A       2025-10-15                -600  on 2025-10-15
+  INV6   A       2025-11-15  2025-12-15    +480  open, partial PAY6 linked
+  PAY6   A       2025-12-20                -120
+  INV7   A       2025-12-20  2026-01-19    +120  PAY7 2026-01-05 (after the
+  PAY7   A       2026-01-05                -120  period end)
+  INVB1  B       2025-06-10  2025-07-10   +1000 EUR = +2000 USD, open
+  plus a draft invoice of 9999 for C (ignored) and INVD 600 for D.
+  Returned check: C, A, 2025-08-20, payment PAY4, 3600, fee 15.
+
+Period 2025-01-01 .. 2025-12-31, companies A and B (figures in USD):
+
+- balance = open-or-not lines up to 2025-12-31:
+  A: 3600 (INV4) + 480 - 120 (INV6, PAY6) + 120 (INV7) = 4080 (all other
+  lines sum to zero, PAY7 is after the end); B: 2000 => 6080
+- overdue = lines open at the end with max(maturity, date) < 2025-12-31:
+  INV4 3600 + INV6 480 + PAY6 -120 (no maturity, dated 12-20) + INVB1 2000
+  = 5960 (INV7 matures in 2026); oldest overdue maturity = 2025-07-10
+  (INVB1, before INV4's 2025-07-31); overdue ratio 5960/6080 = 98.0 %
+- delays (debit lines with a maturity up to the end, open or settled in the
+  period): INV2 settled 04-12 - 03-03 = 40 days (2400), INV3 settled 3 days
+  early = 0 (6000), INV5 10-15 - 10-01 = 14 (1200), open: INV4 12-31 - 07-31
+  = 153, INV6 12-31 - 12-15 = 16, INVB1 12-31 - 07-10 = 174; INV1 settled in
+  2024 is out.  longest = 174; average over the lines settled in the period
+  = (40*2400 + 0*6000 + 14*1200) / (2400+6000+1200) = 112800/9600 = 11.75
+  -> 11.8
+- largest purchase in the period: INV3 6000 on 2025-05-05 (INVB1 is only
+  2000 USD, credit note excluded)
+- highest balance (running, USD, by day): 2024-03-01 1200, 04-10 0,
+  2025-02-01 2400, 03-10 1000, 04-12 0, 05-05 6000, 06-01 0, 06-10 2000,
+  07-01 5600, 08-05 2000, 08-20 5600, 09-01 6200 (-600+1200), 10-15 5600,
+  11-15 6080, 12-20 6080 => 6200 on 2025-09-01 (without converting B it
+  would be 6000 on 05-05)
+- first purchase INV1 2024-03-01, last purchase INV7 2025-12-20
+- revenue (receivable total of the posted invoices and credit notes of the
+  period): A 2400+6000+3600-600+1200+480+120 = 13200, B 2000 => 15200;
+  previous period 2024-01-02 .. 2024-12-31: INV1 1200; trend
+  (15200-1200)/1200 = 1166.7 %
+- credit limits: A 10000 until 2026-06-30, secondary 15000; B 2000 EUR
+  until 2025-11-30 (expired at the period end: counts as zero, flagged).
+  credit limit 10000, due date 2025-11-30 (earliest), expired, available
+  10000-6080 = 3920; secondary 15000, available 8920; usage 60.8 %
+- returned checks 1, last 2025-08-20; protests 1, last 2025-09-15
+- risk rules: protests >= 1 -> E (first rule), so computed class E; a
+  credit manager override to C makes the class C.
+- second currency EUR (USD rate 1 -> EUR 0.5): balance 3040, overdue 2980,
+  credit limit 5000, highest balance 3100.
+
+Company A alone: balance 4080, overdue 3600+480-120 = 3960, ratio 97.1 %,
+oldest overdue 2025-07-31, longest 153, average 11.8, highest balance 6000
+on 2025-05-05 (05-05 6000 > 09-01 4200), revenue 13200, limit 10000 not
+expired (due 2026-06-30), usage 40.8 %.
+
+At 2025-08-10 for A: INV4 3600 and PAY4 -3600 are both open then (PAY4 is
+reconciled with REV4 only on 08-20), so the balance is 0 and the overdue is
+3600 (INV4 due 07-31) - 3600 (PAY4 dated 08-05) = 0.
+
+Pending bills of C now: INV4 3600 (residual 3600), INV6 480 (residual 360
+after PAY6 120), INVB1 1000 EUR; PAY6 is shown through INV6's residual and
+INV7 is settled.
+"""
+import datetime as dt
+import unittest
+from decimal import Decimal
+
+from trytond.model.exceptions import AccessError
+from trytond.exceptions import UserError
+from trytond.pool import Pool
+from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.transaction import Transaction
+
+from .tools import (
+    D, add_currency_rate, create_chart, create_company, create_currency,
+    create_fiscalyears, create_invoice, create_move, create_tax,
+    get_accounts, invoice_line, set_company)
+
+
+def build_ledger():
+    "Build the ledger of the module docstring and return its records"
+    pool = Pool()
+    Party = pool.get('party.party')
+    MoveLine = pool.get('account.move.line')
+    Invoice = pool.get('account.invoice')
+    Reconciliation = pool.get('account.move.reconciliation')
+    ReturnedCheck = pool.get('customer.returned_check')
+    Protest = pool.get('customer.protest')
+    RiskClass = pool.get('customer.status.risk.class')
+    Rule = pool.get('customer.status.risk.rule')
+    Override = pool.get('customer.status.risk.override')
+
+    usd = create_currency('USD')
+    add_currency_rate(usd, 1)
+    eur = create_currency('EUR')
+    add_currency_rate(eur, Decimal('0.5'))
+    company_a = create_company('A', currency=usd)
+    company_b = create_company('B', currency=eur)
+    r = {'usd': usd, 'eur': eur, 'a': company_a, 'b': company_b}
+    c, d = Party.create([{
+                'name': 'C', 'addresses': [('create', [{}])]}, {
+                'name': 'D', 'addresses': [('create', [{}])]}])
+    r.update(c=c, d=d)
+    classes = RiskClass.create([
+            {'code': code, 'name': code, 'sequence': i}
+            for i, code in enumerate('ABCDE')])
+    r['classes'] = {k.code: k for k in classes}
+    Rule.create([
+            {'sequence': 1, 'criterion': 'protests', 'threshold': 1,
+                'risk_class': r['classes']['E'].id},
+            {'sequence': 2, 'criterion': 'overdue_ratio', 'threshold': 50,
+                'risk_class': r['classes']['D'].id},
+            {'sequence': 3, 'criterion': 'average_delay', 'threshold': 30,
+                'risk_class': r['classes']['C'].id},
+            ])
+
+    with set_company(company_b):
+        create_chart(company_b)
+        create_fiscalyears(company_b, [2025])
+        c.credit_limit_amount = Decimal(2000)
+        c.credit_limit_date = D(2025, 11, 30)
+        c.secondary_credit_limit_amount = Decimal(1000)
+        c.save()
+        r['invb1'] = create_invoice(
+            company_b, c, D(2025, 6, 10), D(2025, 7, 10), 1000)
+
+    with set_company(company_a):
+        create_chart(company_a)
+        create_fiscalyears(company_a, [2024, 2025, 2026])
+        c = Party(c.id)
+        c.credit_limit_amount = Decimal(10000)
+        c.credit_limit_date = D(2026, 6, 30)
+        c.secondary_credit_limit_amount = Decimal(15000)
+        c.save()
+        tax = create_tax(company_a, '0.2')
+        a = company_a
+
+        def inv(date, maturity, untaxed, party=c):
+            return create_invoice(a, party, date, maturity, untaxed, [tax])
+
+        def pay(date, amount, counterpart='cash'):
+            return create_move(a, c, date, amount, counterpart)
+
+        inv1 = inv(D(2024, 3, 1), D(2024, 3, 31), 1000)
+        MoveLine.reconcile(
+            [invoice_line(inv1), pay(D(2024, 4, 10), -1200)])
+        inv2 = inv(D(2025, 2, 1), D(2025, 3, 3), 2000)
+        pay2a = pay(D(2025, 3, 10), -1400)
+        Invoice.add_payment_lines({inv2: [pay2a]})
+        MoveLine.reconcile(
+            [invoice_line(inv2), pay2a, pay(D(2025, 4, 12), -1000)])
+        inv3 = inv(D(2025, 5, 5), D(2025, 6, 4), 5000)
+        MoveLine.reconcile([invoice_line(inv3), pay(D(2025, 6, 1), -6000)])
+        inv(D(2025, 6, 1), D(2025, 6, 1), 500, party=d)
+        inv4 = inv(D(2025, 7, 1), D(2025, 7, 31), 3000)
+        pay4 = pay(D(2025, 8, 5), -3600)
+        MoveLine.reconcile([invoice_line(inv4), pay4])
+        # the check is returned: unreconcile and reverse the payment
+        Reconciliation.delete([pay4.reconciliation])
+        MoveLine.reconcile([pay4, pay(D(2025, 8, 20), 3600)])
+        ReturnedCheck.create([{
+                    'company': a.id, 'party': c.id, 'date': D(2025, 8, 20),
+                    'payment_line': pay4.id, 'reason': "Insufficient funds",
+                    'amount': Decimal(3600), 'fee': Decimal(15)}])
+        r['protest'], = Protest.create([{
+                    'company': a.id, 'party': c.id,
+                    'line': invoice_line(inv4).id, 'date': D(2025, 9, 15),
+                    'reference': "Notary X", 'cost': Decimal(25)}])
+        cn1 = inv(D(2025, 9, 1), D(2025, 9, 1), -500)
+        inv5 = inv(D(2025, 9, 1), D(2025, 10, 1), 1000)
+        MoveLine.reconcile([
+                invoice_line(cn1), invoice_line(inv5),
+                pay(D(2025, 10, 15), -600, 'expense')])
+        inv6 = inv(D(2025, 11, 15), D(2025, 12, 15), 400)
+        Invoice.add_payment_lines({inv6: [pay(D(2025, 12, 20), -120)]})
+        inv7 = inv(D(2025, 12, 20), D(2026, 1, 19), 100)
+        MoveLine.reconcile([invoice_line(inv7), pay(D(2026, 1, 5), -120)])
+        # a draft invoice is ignored
+        draft = Invoice(inv3.id)
+        draft, = Invoice.copy([draft], {'invoice_date': D(2025, 10, 1)})
+        Override.create([{
+                    'company': a.id, 'party': c.id,
+                    'risk_class': r['classes']['C'].id,
+                    'reason': "Guaranteed by the parent company"}])
+        r.update(inv1=inv1, inv3=inv3, inv4=inv4, inv6=inv6, inv7=inv7)
+    return r
+
+
+class CustomerStatusFiguresTestCase(unittest.TestCase):
+    "Test the figures of the customer status on the hand-built ledger"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        activate_module('customer_status')
+
+    def assertFigures(self, values, expected):
+        for name, value in expected.items():
+            with self.subTest(figure=name):
+                self.assertEqual(values[name], value)
+
+    @with_transaction()
+    def test_figures(self):
+        "Every figure of the status, the snapshot and the drill-downs"
+        pool = Pool()
+        Status = pool.get('customer.status')
+        Snapshot = pool.get('customer.status.snapshot')
+        History = pool.get('customer.status.risk.history')
+        Pending = pool.get('customer.status.pending_line')
+        r = build_ledger()
+        a, b, c = r['a'], r['b'], r['c']
+        period = D(2025, 1, 1), D(2025, 12, 31)
+
+        with set_company(a):
+            values = Status.get_status(c, [a, b], *period, r['eur'])
+        self.assertFigures(values, {
+                'currency': r['usd'].id,
+                'balance': Decimal('6080.00'),
+                'overdue': Decimal('5960.00'),
+                'oldest_overdue_date': D(2025, 7, 10),
+                'overdue_ratio': Decimal('98.0'),
+                'longest_delay': 174,
+                'average_delay': Decimal('11.8'),
+                'largest_purchase': Decimal('6000.00'),
+                'largest_purchase_date': D(2025, 5, 5),
+                'largest_purchase_invoice': r['inv3'].id,
+                'highest_balance': Decimal('6200.00'),
+                'highest_balance_date': D(2025, 9, 1),
+                'first_purchase_date': D(2024, 3, 1),
+                'first_purchase_invoice': r['inv1'].id,
+                'last_purchase_date': D(2025, 12, 20),
+                'last_purchase_invoice': r['inv7'].id,
+                'revenue': Decimal('15200.00'),
+                'previous_revenue': Decimal('1200.00'),
+                'trend': Decimal('1166.7'),
+                'credit_limit': Decimal('10000.00'),
+                'credit_limit_date': D(2025, 11, 30),
+                'credit_limit_expired': True,
+                'credit_limit_available': Decimal('3920.00'),
+                'secondary_credit_limit': Decimal('15000.00'),
+                'secondary_credit_limit_available': Decimal('8920.00'),
+                'limit_usage': Decimal('60.8'),
+                'returned_checks': 1,
+                'last_returned_check_date': D(2025, 8, 20),
+                'protests': 1,
+                'last_protest_date': D(2025, 9, 15),
+                'computed_risk_class': r['classes']['E'].id,
+                'risk_class': r['classes']['C'].id,
+                'risk_overridden': True,
+                'second_currency': r['eur'].id,
+                'second_balance': Decimal('3040.00'),
+                'second_overdue': Decimal('2980.00'),
+                'second_credit_limit': Decimal('5000.00'),
+                'second_highest_balance': Decimal('3100.00'),
+                })
+
+        expected_a = {
+            'balance': Decimal('4080.00'),
+            'overdue': Decimal('3960.00'),
+            'overdue_ratio': Decimal('97.1'),
+            'oldest_overdue_date': D(2025, 7, 31),
+            'longest_delay': 153,
+            'average_delay': Decimal('11.8'),
+            'highest_balance': Decimal('6000.00'),
+            'highest_balance_date': D(2025, 5, 5),
+            'revenue': Decimal('13200.00'),
+            'credit_limit': Decimal('10000.00'),
+            'credit_limit_date': D(2026, 6, 30),
+            'credit_limit_expired': False,
+            'limit_usage': Decimal('40.8'),
+            }
+        with set_company(a):
+            values = Status.get_status(c, [a], *period)
+            self.assertFigures(values, expected_a)
+            self.assertNotIn('second_balance', values)
+
+            values = Status.get_status(
+                c, [a], D(2025, 1, 1), D(2025, 8, 10))
+            self.assertFigures(values, {
+                    'balance': Decimal('0.00'),
+                    'overdue': Decimal('0.00'),
+                    })
+
+            # the snapshot of the period ending 2025-12-31 has the same
+            # figures, computed for every customer of A in one batch
+            Snapshot.refresh(companies=[a], date=period[1])
+            snapshot, = Snapshot.search([
+                    ('company', '=', a.id), ('party', '=', c.id)])
+            for name, value in expected_a.items():
+                with self.subTest(snapshot=name):
+                    self.assertEqual(getattr(snapshot, name), value)
+            self.assertEqual(snapshot.from_date, period[0])
+            self.assertEqual(snapshot.risk_class, r['classes']['C'])
+            snapshot_d, = Snapshot.search([('party', '=', r['d'].id)])
+            self.assertEqual(snapshot_d.balance, Decimal('600.00'))
+            self.assertEqual(snapshot_d.risk_class, r['classes']['D'])
+            self.assertEqual(
+                [(h.kind, h.risk_class.code) for h in History.search(
+                        [('party', '=', c.id)], order=[('id', 'ASC')])],
+                [('override', 'C'), ('computed', 'C')])
+
+            # a refresh keeps one snapshot per customer and company
+            Snapshot.refresh([c], companies=[a], date=period[1])
+            self.assertEqual(Snapshot.search_count([]), 2)
+
+        with set_company(b):
+            with Transaction().set_context(companies=[a.id, b.id]):
+                pending = Pending.search(
+                    [('party', '=', c.id)],
+                    order=[('company', 'ASC'), ('maturity_date', 'ASC')])
+        self.assertEqual(
+            [(p.amount, p.residual) for p in pending], [
+                (Decimal('3600.00'), Decimal('3600.00')),
+                (Decimal('480.00'), Decimal('360.00')),
+                (Decimal('1000.00'), Decimal('1000.00')),
+                ])
+
+    @with_transaction()
+    def test_bad_input(self):
+        "Bad input raises a clear error"
+        pool = Pool()
+        Status = pool.get('customer.status')
+        Configuration = pool.get('account.configuration')
+        Party = pool.get('party.party')
+        Currency = pool.get('currency.currency')
+        usd = create_currency('USD')
+        add_currency_rate(usd, 1)
+        company = create_company('A', currency=usd)
+        other = create_company('Other', currency=usd)
+        gbp, = Currency.create([{'name': 'GBP', 'code': 'GBP',
+                    'symbol': 'GBP'}])
+        with set_company(company):
+            create_chart(company)
+            party, = Party.create([{'name': 'C'}])
+            with self.assertRaisesRegex(UserError, 'before it starts'):
+                Status.get_status(
+                    party, [company], D(2025, 2, 1), D(2025, 1, 1))
+            with self.assertRaisesRegex(UserError, 'exchange rate'):
+                Status.get_status(
+                    party, [company], D(2025, 1, 1), D(2025, 2, 1), gbp)
+            with self.assertRaises(AccessError):
+                Status.get_status(
+                    party, [company, other], D(2025, 1, 1), D(2025, 2, 1))
+            config = Configuration(1)
+            config.default_account_receivable = None
+            config.save()
+            with self.assertRaisesRegex(UserError, 'receivable account'):
+                Status.get_status(
+                    Party(party.id), [company], D(2025, 1, 1),
+                    D(2025, 2, 1))
+
+
+del dt, get_accounts

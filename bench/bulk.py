@@ -1,0 +1,307 @@
+"""Bulk cloning of ORM-built document bundles on PostgreSQL.
+
+Used by :class:`bench.generator.Generator` (see its docstring): a *bundle* is
+every row the ORM inserted in the ``account*`` tables while one invoice was
+created, posted, paid, reconciled ...  For a table, the rows of a bundle are
+the id range ``(before, after]`` (one process, id sequences), so a clone of
+rank ``k`` of the bundle is the same range moved to a reserved id block:
+``new_id = old_id - before - 1 + block + k * span``.
+"""
+import contextlib
+import re
+
+REFERENCE = re.compile(r'^([a-z_.]+),(-?\d+)$')
+NO_SHIFT = {'post_date'}  # set by the ORM to the day of posting
+
+
+def _quote(name):
+    return '"%s"' % name.replace('"', '""')
+
+
+class BundleCloner:
+
+    def __init__(self, generator):
+        self.generator = generator
+        self.template = generator.customers[0]
+        self._tables = None
+        self._columns = {}
+        self._fks = None
+
+    @property
+    def cursor(self):
+        from trytond.transaction import Transaction
+        return Transaction().connection.cursor()
+
+    def tables(self):
+        if self._tables is None:
+            cursor = self.cursor
+            cursor.execute(
+                "SELECT c.relname FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "JOIN pg_attribute a ON a.attrelid = c.oid "
+                "AND a.attname = 'id' "
+                "WHERE c.relkind = 'r' AND n.nspname = current_schema() "
+                "AND c.relname LIKE 'account%%'")
+            self._tables = sorted(r for r, in cursor)
+        return self._tables
+
+    def max_ids(self):
+        cursor = self.cursor
+        query = ' UNION ALL '.join(
+            f"SELECT '{t}', COALESCE(MAX(id), 0) FROM {_quote(t)}"
+            for t in self.tables())
+        cursor.execute(query)
+        return dict(cursor)
+
+    @contextlib.contextmanager
+    def capture(self):
+        before = self.max_ids()
+        bundle = {}
+        yield bundle
+        after = self.max_ids()
+        bundle['ranges'] = {t: (before[t], after[t])
+            for t in after if after[t] > before[t]}
+
+    def columns(self, table):
+        if table not in self._columns:
+            cursor = self.cursor
+            cursor.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = %s "
+                "ORDER BY ordinal_position", (table,))
+            self._columns[table] = list(cursor)
+        return self._columns[table]
+
+    def foreign_keys(self):
+        if self._fks is None:
+            cursor = self.cursor
+            cursor.execute(
+                "SELECT src.relname, a.attname, dst.relname "
+                "FROM pg_constraint c "
+                "JOIN pg_class src ON src.oid = c.conrelid "
+                "JOIN pg_class dst ON dst.oid = c.confrelid "
+                "JOIN pg_attribute a ON a.attrelid = c.conrelid "
+                "AND a.attnum = c.conkey[1] "
+                "WHERE c.contype = 'f'")
+            self._fks = {(s, c): d for s, c, d in cursor}
+        return self._fks
+
+    def _models(self):
+        return {cls._table: name
+            for name, cls in self.generator.pool.iterobject()
+            if getattr(cls, '_table', None)}
+
+    def _reference_columns(self, table, ranges, bundle_range, models):
+        "Columns of table holding 'model,id' references into the bundle."
+        cursor = self.cursor
+        result = {}
+        before, after = bundle_range
+        for name, type_ in self.columns(table):
+            if type_ != 'character varying':
+                continue
+            cursor.execute(
+                f"SELECT DISTINCT {_quote(name)} FROM {_quote(table)} "
+                "WHERE id > %s AND id <= %s", (before, after))
+            targets = set()
+            for value, in cursor:
+                match = value and REFERENCE.match(value)
+                if match:
+                    targets.add(match.group(1))
+            targets = {m for m in targets
+                if any(models.get(t) == m for t in ranges)}
+            if targets:
+                result[name] = targets
+        return result
+
+    def _order(self, ranges):
+        "Tables of the bundle, referenced ones first."
+        fks = self.foreign_keys()
+        tables = list(ranges)
+        deps = {t: {d for (s, _), d in fks.items()
+                if s == t and d in ranges and d != t} for t in tables}
+        ordered = []
+        while deps:
+            ready = sorted(t for t, d in deps.items() if not d - set(ordered))
+            if not ready:
+                raise ValueError(f"cyclic foreign keys among {sorted(deps)}")
+            ordered.extend(ready)
+            for t in ready:
+                del deps[t]
+        return ordered
+
+    def _reserve(self, table, count):
+        cursor = self.cursor
+        cursor.execute(
+            "SELECT pg_get_serial_sequence(%s, 'id')", (_quote(table),))
+        sequence, = cursor.fetchone()
+        cursor.execute("SELECT nextval(%s)", (sequence,))
+        first, = cursor.fetchone()
+        if count > 1:
+            cursor.execute("SELECT setval(%s, %s)",
+                (sequence, first + count - 1))
+        return first
+
+    def clone(self, clones):
+        """Insert the clones: a list of (bundle, customer, delta days)."""
+        cursor = self.cursor
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS bench_clone "
+            "(k INTEGER, party INTEGER, address INTEGER, account INTEGER, "
+            "delta INTEGER)")
+        by_bundle = {}
+        for bundle, customer, delta in clones:
+            by_bundle.setdefault(id(bundle), (bundle, []))[1].append(
+                (customer, delta))
+        models = self._models()
+        for bundle, rows in by_bundle.values():
+            cursor.execute("TRUNCATE bench_clone")
+            with cursor.copy("COPY bench_clone FROM STDIN") as copy:
+                for k, (customer, delta) in enumerate(rows):
+                    copy.write_row((k, customer['id'], customer['address'],
+                            customer['account'], delta))
+            self._clone_bundle(bundle, len(rows), models)
+        cursor.execute("DROP TABLE bench_clone")
+        for table in self.tables():
+            cursor.execute(f"ANALYZE {_quote(table)}")
+
+    def _clone_bundle(self, bundle, count, models):
+        cursor = self.cursor
+        ranges = bundle['ranges']
+        fks = self.foreign_keys()
+        offsets = {}
+        for table, (before, after) in ranges.items():
+            span = after - before
+            block = self._reserve(table, count * span)
+            offsets[table] = (before, after, block - before - 1, span)
+
+        def remap(expression, table):
+            before, after, offset, span = offsets[table]
+            return (f"CASE WHEN {expression} > {before} "
+                f"AND {expression} <= {after} "
+                f"THEN {expression} + {offset} + p.k * {span} "
+                f"ELSE {expression} END")
+        template = self.template
+        customer_values = {
+            'party_party': (template['id'], 'p.party'),
+            'party_address': (template['address'], 'p.address'),
+            }
+        if template.get('account'):
+            customer_values['customer_account'] = (
+                template['account'], 'p.account')
+        for table in self._order(ranges):
+            before, after, offset, span = offsets[table]
+            references = self._reference_columns(
+                table, ranges, (before, after), models)
+            names = [c for c, _ in self.columns(table)]
+            expressions = []
+            for name, type_ in self.columns(table):
+                column = f't.{_quote(name)}'
+                target = fks.get((table, name))
+                if name == 'id':
+                    expr = f"t.id + {offset} + p.k * {span}"
+                elif target in ranges:
+                    expr = remap(column, target)
+                elif target in customer_values:
+                    value, param = customer_values[target]
+                    expr = (f"CASE WHEN {column} = {value} THEN {param} "
+                        f"ELSE {column} END")
+                elif target == 'account_period' and 'date' in names:
+                    expr = ("(SELECT pp.id FROM account_period pp "
+                        "WHERE pp.company = t.company "
+                        "AND pp.type = 'standard' "
+                        "AND pp.start_date <= t.date + p.delta "
+                        "AND pp.end_date >= t.date + p.delta)")
+                elif type_ == 'date' and name not in NO_SHIFT:
+                    expr = f"{column} + p.delta"
+                elif name in references:
+                    expr = column
+                    for model in references[name]:
+                        target_table = next(t for t in ranges
+                            if models.get(t) == model)
+                        number = f"split_part({column}, ',', 2)::INTEGER"
+                        expr = (f"CASE WHEN {column} LIKE '{model},%%' "
+                            f"THEN '{model},' || "
+                            f"({remap(number, target_table)})::TEXT "
+                            f"ELSE {expr} END")
+                else:
+                    expr = column
+                expressions.append(expr)
+            cursor.execute(
+                f"INSERT INTO {_quote(table)} "
+                f"({', '.join(_quote(n) for n in names)}) "
+                f"SELECT {', '.join(expressions)} "
+                f"FROM {_quote(table)} t CROSS JOIN bench_clone p "
+                f"WHERE t.id > {before} AND t.id <= {after}")
+
+    # -- renumbering -------------------------------------------------------
+
+    def _number_sql(self, sequence, n='r.n'):
+        prefix = sequence.prefix or ''
+        suffix = sequence.suffix or ''
+        if '$' in prefix + suffix:
+            raise ValueError(f"sequence {sequence.name} has a dated prefix")
+        padding = sequence.padding or 0
+        number = (f"lpad({n}::TEXT, GREATEST({padding}, "
+            f"length({n}::TEXT)), '0')")
+        return f"%s || {number} || %s", [prefix, suffix]
+
+    def renumber(self, company):
+        """Number posted moves, invoices and reconciliations in date order
+        from their sequences and set the sequences' next numbers."""
+        pool = self.generator.pool
+        FiscalYear = pool.get('account.fiscalyear')
+        Configuration = pool.get('account.configuration')
+        cursor = self.cursor
+        for fiscalyear in FiscalYear.search([('company', '=', company)]):
+            sequence = fiscalyear.move_sequence
+            number, params = self._number_sql(sequence)
+            cursor.execute(
+                f"UPDATE account_move m SET number = {number} "
+                "FROM (SELECT m2.id, row_number() OVER "
+                "(ORDER BY m2.date, m2.id) AS n FROM account_move m2 "
+                "JOIN account_period pp ON pp.id = m2.period "
+                "WHERE pp.fiscalyear = %s AND m2.state = 'posted') r "
+                "WHERE m.id = r.id", params + [fiscalyear.id])
+            self._set_next(sequence, cursor.rowcount)
+            for invoice_sequence in fiscalyear.invoice_sequences:
+                for type_, sequence in [
+                        ('invoice', invoice_sequence.out_invoice_sequence),
+                        ('credit_note',
+                            invoice_sequence.out_credit_note_sequence)]:
+                    number, params = self._number_sql(sequence)
+                    cursor.execute(
+                        f"UPDATE account_invoice i SET number = {number}, "
+                        "sequence = %s "
+                        "FROM (SELECT i2.id, row_number() OVER "
+                        "(ORDER BY COALESCE(i2.accounting_date, "
+                        "i2.invoice_date), i2.id) AS n "
+                        "FROM account_invoice i2 "
+                        "WHERE i2.company = %s AND i2.type = 'out' "
+                        "AND i2.number IS NOT NULL "
+                        "AND i2.sequence_type_cache = %s "
+                        "AND COALESCE(i2.accounting_date, i2.invoice_date) "
+                        "BETWEEN %s AND %s) r "
+                        "WHERE i.id = r.id",
+                        params + [sequence.id, company, type_,
+                            fiscalyear.start_date, fiscalyear.end_date])
+                    self._set_next(sequence, cursor.rowcount)
+        cursor.execute(
+            "UPDATE account_invoice SET "
+            "number_alnum = regexp_replace(number, '[\\W_]', '', 'g'), "
+            "number_digit = NULLIF(right(regexp_replace(number, '\\D', '', "
+            "'g'), 18), '')::BIGINT "
+            "WHERE company = %s AND number IS NOT NULL", (company,))
+        sequence = Configuration(1).get_multivalue(
+            'reconciliation_sequence', company=company)
+        number, params = self._number_sql(sequence)
+        cursor.execute(
+            f"UPDATE account_move_reconciliation c SET number = {number} "
+            "FROM (SELECT id, row_number() OVER (ORDER BY date, id) AS n "
+            "FROM account_move_reconciliation) r WHERE c.id = r.id", params)
+        self._set_next(sequence, cursor.rowcount)
+        for table in ['account_move', 'account_invoice',
+                'account_move_reconciliation']:
+            cursor.execute(f"ANALYZE {table}")
+
+    def _set_next(self, sequence, count):
+        sequence.__class__.write([sequence], {'number_next': count + 1})

@@ -1,0 +1,450 @@
+"""Shared helpers for the cross-module tests: databases and real processes.
+
+Everything here runs the suite's real executables from ``.venv/bin``
+(``trytond-admin``, ``trytond``, ``trytond-worker``, ``trytond-cron``) as
+child processes, never trytond in-process, so a test's own trytond
+configuration is left alone.
+
+Configuration: the processes read the repository's config files
+(``config/trytond.conf`` on SQLite, ``config/trytond-postgresql.conf`` on
+PostgreSQL) followed by a small generated override file.  An override file
+is needed because trytond applies ``TRYTOND_SECTION__OPTION`` environment
+variables *before* the ``-c`` files, so a value set in a file always wins
+over the environment.
+
+API:
+
+``database_uri()`` / ``is_postgresql(uri)``
+    The database URI of this run: ``TRYTOND_DATABASE_URI`` (as set by
+    ``scripts/run_tests.py`` for the PostgreSQL pass) or ``sqlite://``.
+``postgresql_unavailable(uri)``
+    ``None`` when a connection can be opened, otherwise the reason.
+``Site(uri, directory)``
+    A place for databases: writes the override config file, creates,
+    copies and drops databases (SQLite files under ``directory`` or
+    PostgreSQL databases) and activates modules with ``trytond-admin``.
+``Process.start(name, argv, env, log)`` / ``process.stop()``
+    A child process in its own process group, stopped with SIGTERM then
+    SIGKILL; every process still running at interpreter exit is killed.
+``wait_for_rpc(url, timeout)``
+    Poll ``common.server.version`` on a JSON-RPC endpoint until it answers.
+``rpc(url, method, params)``
+    One JSON-RPC call (``/rpc/`` or ``/<db>/rpc/``), returns the result.
+"""
+import atexit
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, '.venv', 'bin')
+PYTHON = os.path.join(BIN, 'python')
+SAO_ROOT = os.path.join(ROOT, '.cache', 'sao')
+CONFIG_SQLITE = os.path.join(ROOT, 'config', 'trytond.conf')
+CONFIG_POSTGRESQL = os.path.join(ROOT, 'config', 'trytond-postgresql.conf')
+LOGGING_CONFIG = os.path.join(ROOT, 'config', 'logging.conf')
+ARTIFACTS = os.path.join(ROOT, 'artifacts')
+ADMIN_LOGIN = 'admin'
+ADMIN_PASSWORD = 'admin-Secret-42'
+ADMIN_EMAIL = 'admin@example.com'
+
+
+def database_uri():
+    return os.environ.get('TRYTOND_DATABASE_URI') or 'sqlite://'
+
+
+def is_postgresql(uri=None):
+    return urlsplit(uri or database_uri()).scheme.startswith('postgresql')
+
+
+def _pg_conninfo(uri, dbname):
+    parts = urlsplit(uri)
+    return urlunsplit(parts._replace(path='/' + dbname))
+
+
+def postgresql_unavailable(uri=None):
+    "Return None when PostgreSQL answers at uri, else a reason."
+    uri = uri or database_uri()
+    try:
+        import psycopg
+    except ImportError as exception:
+        return f"psycopg is not installed: {exception}"
+    try:
+        conn = psycopg.connect(
+            _pg_conninfo(uri, 'postgres'), connect_timeout=3,
+            autocommit=True)
+    except Exception as exception:
+        return f"PostgreSQL unreachable at {uri}: {exception}"
+    conn.close()
+    return None
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def modules_key(modules):
+    return hashlib.sha1(
+        ','.join(sorted(set(modules))).encode()).hexdigest()[:10]
+
+
+def rpc(url, method, params=(), timeout=30, session=None):
+    "Call one JSON-RPC method at url and return its result."
+    data = json.dumps({'id': 1, 'method': method, 'params': list(params)})
+    request = urllib.request.Request(
+        url, data=data.encode(), method='POST',
+        headers={'Content-Type': 'application/json'})
+    if session:
+        request.add_header('Authorization', session)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        answer = json.loads(response.read())
+    if answer.get('error'):
+        raise RuntimeError(f"{method} at {url}: {answer['error']}")
+    return answer['result']
+
+
+def login(base_url, database, login=ADMIN_LOGIN, password=ADMIN_PASSWORD):
+    """Log in with JSON-RPC and return the Authorization header value."""
+    import base64
+    user_id, token = rpc(
+        f'{base_url}/{database}/rpc/', 'common.db.login',
+        [login, {'password': password}, 'en'])[:2]
+    credentials = f'{login}:{user_id}:{token}'
+    return 'Session ' + base64.b64encode(credentials.encode()).decode()
+
+
+def wait_for_rpc(url, timeout=60, process=None):
+    "Poll common.server.version at url until it answers; return it."
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(
+                f"{process.name} exited with {process.returncode}:\n"
+                + process.log_tail())
+        try:
+            return rpc(url, 'common.server.version', timeout=5)
+        except (OSError, urllib.error.URLError, ValueError) as exception:
+            last = exception
+        time.sleep(0.1)
+    tail = process.log_tail() if process is not None else ''
+    raise TimeoutError(f"{url} did not answer in {timeout}s ({last})\n{tail}")
+
+
+_RUNNING = set()
+
+
+class Process:
+    "A child process in its own process group with its output in a log."
+
+    def __init__(self, name, popen, log):
+        self.name = name
+        self.popen = popen
+        self.log = log
+
+    @classmethod
+    def start(cls, name, argv, env=None, log=None, cwd=ROOT):
+        if log is None:
+            fd, log = tempfile.mkstemp(prefix=f'{name}-', suffix='.log')
+            os.close(fd)
+        with open(log, 'ab') as output:
+            popen = subprocess.Popen(
+                argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        process = cls(name, popen, log)
+        _RUNNING.add(process)
+        return process
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    @property
+    def returncode(self):
+        return self.popen.returncode
+
+    def poll(self):
+        return self.popen.poll()
+
+    def log_tail(self, size=4000):
+        try:
+            with open(self.log, 'rb') as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(0, log.tell() - size))
+                return log.read().decode(errors='replace')
+        except OSError:
+            return ''
+
+    def _signal(self, signum):
+        try:
+            os.killpg(self.popen.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def stop(self, timeout=10):
+        "SIGTERM the process group, SIGKILL it after timeout seconds."
+        if self.popen.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.popen.wait(timeout)
+        # children left in the group (e.g. worker pools)
+        self._signal(signal.SIGKILL)
+        _RUNNING.discard(self)
+        return self.popen.returncode
+
+
+@atexit.register
+def _kill_leftovers():
+    for process in list(_RUNNING):
+        process.stop(timeout=5)
+
+
+def run(argv, env=None, timeout=900, what=None, input=b''):
+    "Run argv to completion; raise with its output when it fails."
+    result = subprocess.run(
+        argv, env=env, cwd=ROOT, input=input,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    if result.returncode:
+        output = result.stdout.decode(errors='replace')[-6000:]
+        raise RuntimeError(
+            f"{what or argv[0]} failed ({result.returncode}):\n{output}")
+    return result
+
+
+class Site:
+    """Databases of one URI and the config files the processes read.
+
+    ``directory`` holds the override config, the password file, the
+    SQLite databases and the process logs.  ``config_files`` is the list
+    given to every process with ``-c``.
+    """
+
+    def __init__(self, uri=None, directory=None, overrides=None,
+            base_config=None):
+        self.uri = uri or database_uri()
+        self.postgresql = is_postgresql(self.uri)
+        self.directory = directory or tempfile.mkdtemp(prefix='trytond-site-')
+        os.makedirs(self.directory, exist_ok=True)
+        self.db_path = os.path.join(self.directory, 'db')
+        os.makedirs(self.db_path, exist_ok=True)
+        self.passfile = os.path.join(self.directory, 'admin-password')
+        with open(self.passfile, 'w') as fd:
+            fd.write(ADMIN_PASSWORD + '\n')
+        self.base_config = base_config or (
+            CONFIG_POSTGRESQL if self.postgresql else CONFIG_SQLITE)
+        self.overrides = {
+            'database': {'uri': self.uri, 'path': self.db_path},
+            'web': {'root': SAO_ROOT},
+            }
+        for section, values in (overrides or {}).items():
+            self.overrides.setdefault(section, {}).update(values)
+        self.config_files = [
+            self.base_config, self.write_config('override.conf', {})]
+
+    def write_config(self, name, extra):
+        "Write the override file (plus extra sections); return its path."
+        sections = {s: dict(v) for s, v in self.overrides.items()}
+        for section, values in extra.items():
+            sections.setdefault(section, {}).update(values)
+        path = os.path.join(self.directory, name)
+        with open(path, 'w') as fd:
+            for section, values in sections.items():
+                fd.write(f'[{section}]\n')
+                for key, value in values.items():
+                    fd.write(f'{key} = {value}\n')
+                fd.write('\n')
+        return path
+
+    def env(self, **extra):
+        env = dict(os.environ)
+        # let the config files decide, not the test runner's environment
+        for key in list(env):
+            if key.startswith('TRYTOND_') and '__' in key:
+                del env[key]
+        env.pop('TRYTOND_CONFIG', None)
+        env['TRYTONPASSFILE'] = self.passfile
+        env['PYTHONPATH'] = os.pathsep.join(
+            filter(None, [ROOT, os.environ.get('PYTHONPATH')]))
+        env.update(extra)
+        return env
+
+    def log(self, name):
+        return os.path.join(self.directory, name + '.log')
+
+    # databases
+
+    def _pg(self):
+        import psycopg
+        return psycopg.connect(
+            _pg_conninfo(self.uri, 'postgres'), autocommit=True)
+
+    def sqlite_file(self, name):
+        return os.path.join(self.db_path, name + '.sqlite')
+
+    def exists(self, name):
+        if self.postgresql:
+            with self._pg() as conn:
+                return bool(conn.execute(
+                        'SELECT 1 FROM pg_database WHERE datname = %s',
+                        (name,)).fetchone())
+        return os.path.exists(self.sqlite_file(name))
+
+    def create_empty(self, name):
+        if self.postgresql:
+            from psycopg import sql
+            with self._pg() as conn:
+                conn.execute(sql.SQL(
+                        "CREATE DATABASE {} TEMPLATE template0 "
+                        "ENCODING 'unicode'").format(sql.Identifier(name)))
+        else:
+            open(self.sqlite_file(name), 'w').close()
+
+    def copy(self, source, target):
+        "Copy database source to target (which must not exist)."
+        if self.postgresql:
+            from psycopg import sql
+            with self._pg() as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(target), sql.Identifier(source)))
+        else:
+            shutil.copyfile(self.sqlite_file(source), self.sqlite_file(target))
+
+    def import_sqlite(self, path, name):
+        shutil.copyfile(path, self.sqlite_file(name))
+
+    def drop(self, name):
+        if self.postgresql:
+            from psycopg import sql
+            with self._pg() as conn:
+                conn.execute(sql.SQL(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(name)))
+        else:
+            try:
+                os.remove(self.sqlite_file(name))
+            except FileNotFoundError:
+                pass
+
+    def admin(self, name, *args, timeout=900):
+        "Run trytond-admin on database name with args."
+        argv = [os.path.join(BIN, 'trytond-admin'), '-c', *self.config_files,
+            '-d', name, *args]
+        # an empty line answers the admin email prompt of --all
+        return run(argv, env=self.env(), timeout=timeout, input=b'\n',
+            what=f"trytond-admin {' '.join(args)}")
+
+    def build(self, name, modules):
+        "Create database name with modules activated and the admin user."
+        self.create_empty(name)
+        try:
+            self.admin(name, '--all')
+            if modules:
+                self.admin(
+                    name, '-u', *sorted(modules), '--activate-dependencies')
+        except BaseException:
+            self.drop(name)
+            raise
+
+    def cleanup(self):
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    # processes
+
+    def _process(self, name, command, database, extra, log=None):
+        argv = [os.path.join(BIN, command), '-c', *self.config_files]
+        if database:
+            argv += ['-d', database]
+        argv += ['--logconf', LOGGING_CONFIG, *extra]
+        return Process.start(
+            name, argv, env=self.env(), log=log or self.log(name))
+
+    def start_server(self, database, port=None, name='trytond',
+            wait=True, timeout=90):
+        """Start trytond on a free loopback port serving sao.
+
+        Return (process, base_url)."""
+        for attempt in range(3):
+            port = port or free_port()
+            config = self.write_config(
+                f'{name}.conf', {'web': {'listen': f'127.0.0.1:{port}'}})
+            argv = [os.path.join(BIN, 'trytond'), '-c',
+                *self.config_files[:1], config]
+            if database:
+                argv += ['-d', database]
+            argv += ['--logconf', LOGGING_CONFIG]
+            process = Process.start(
+                name, argv, env=self.env(), log=self.log(name))
+            base_url = f'http://127.0.0.1:{port}'
+            if not wait:
+                return process, base_url
+            try:
+                wait_for_rpc(base_url + '/rpc/', timeout, process)
+            except RuntimeError:
+                process.stop()
+                if 'Address already in use' in process.log_tail():
+                    port = None
+                    continue
+                raise
+            except BaseException:
+                process.stop()
+                raise
+            return process, base_url
+        raise RuntimeError("no free port for trytond")
+
+    def start_worker(self, database, name='trytond-worker', processes=1,
+            extra=()):
+        return self._process(
+            name, 'trytond-worker', database,
+            ['-n', str(processes), *extra])
+
+    def start_cron(self, database, name='trytond-cron', extra=()):
+        return self._process(name, 'trytond-cron', database, list(extra))
+
+
+def run_python(site, database, code, *args, timeout=600):
+    """Run a Python snippet in a child with trytond configured for site.
+
+    The snippet sees ``DATABASE``, ``CONFIG_FILES`` and ``ARGS``."""
+    prelude = (
+        'import sys, json\n'
+        f'DATABASE = {database!r}\n'
+        f'CONFIG_FILES = {site.config_files!r}\n'
+        'ARGS = sys.argv[1:]\n'
+        'from trytond import config as _c\n'
+        '_c.update_etc(CONFIG_FILES)\n')
+    return run([PYTHON, '-c', prelude + code, *args], env=site.env(),
+        timeout=timeout, what='python snippet')
+
+
+def main():
+    "python -m tests.support ... is used by browser.py to run setup hooks."
+    import importlib
+    database, configs, hook = sys.argv[1], sys.argv[2], sys.argv[3]
+    configs = json.loads(configs)
+    module, _, qualname = hook.partition(':')
+    func = importlib.import_module(module)
+    for part in qualname.split('.'):
+        func = getattr(func, part)
+    from proteus import config as pconfig
+    conf = pconfig.set_trytond(database, config_file=configs)
+    func(conf)
+
+
+if __name__ == '__main__':
+    main()
