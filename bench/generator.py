@@ -48,7 +48,7 @@ from decimal import Decimal
 
 logger = logging.getLogger('bench.generator')
 
-BULK_THRESHOLD = 200
+BULK_THRESHOLD = 50
 HISTORY_DAYS = 365
 CENT = Decimal('0.01')
 
@@ -88,10 +88,13 @@ class Generator:
 
     ``log`` receives progress messages; ``bulk`` forces (True) or forbids
     (False) the bulk path (default: PostgreSQL and scale >= BULK_THRESHOLD).
+    Unless ``strict``, a failure of an optional step (second company, sales,
+    projects) is logged and recorded in the summary's ``errors`` instead of
+    aborting.
     """
 
     def __init__(self, database, scale, seed=1, today=None,
-            invoices_per_customer=None, bulk=None, log=None):
+            invoices_per_customer=None, bulk=None, log=None, strict=True):
         from trytond import backend
         self.database = database
         self.scale = int(scale)
@@ -110,6 +113,8 @@ class Generator:
         self.invoices_per_customer = invoices_per_customer
         self.log = log or logger.info
         self.timings = {}
+        self.strict = strict
+        self.errors = {}
         self.pool = None
         self._locks = set()
 
@@ -169,9 +174,16 @@ class Generator:
         return {'company': company, 'companies': [company],
             'language': 'en'}
 
-    def _step(self, name, func, *args):
+    def _step(self, name, func, *args, optional=False):
         start = time.perf_counter()
-        result = func(*args)
+        try:
+            result = func(*args)
+        except Exception as exception:
+            if self.strict or not optional:
+                raise
+            logger.exception("step %s failed", name)
+            self.errors[name] = f'{type(exception).__name__}: {exception}'
+            result = None
         self.timings[name] = round(time.perf_counter() - start, 2)
         self.log(f"{name}: {self.timings[name]} s")
         return result
@@ -208,11 +220,13 @@ class Generator:
                 self._step('invoices (bulk)', self.create_invoices_bulk)
             else:
                 self._step('invoices', self.create_invoices_orm)
-            self._step('second company', self.create_second_company)
+            self._step('second company', self.create_second_company,
+                optional=True)
             if self.activated('sale'):
-                self._step('sales', self.create_sales)
+                self._step('sales', self.create_sales, optional=True)
             if self.activated('timesheet') and self.activated('project'):
-                self._step('projects', self.create_projects)
+                self._step('projects', self.create_projects,
+                    optional=True)
             self.timings['total'] = round(time.perf_counter() - start, 2)
             return self.summary()
         finally:
@@ -719,7 +733,9 @@ class Generator:
         def _tx():
             bundles = []
             for scenario in order:
-                plan = self.plan_invoice(rng, company, template, base,
+                customer = dict(template,
+                    payment_term=rng.choice(company['payment_terms']))
+                plan = self.plan_invoice(rng, company, customer, base,
                     scenario=scenario)
                 span = max([o for o, _, _ in plan['events']] or [0])
                 with cloner.capture() as bundle:
@@ -873,7 +889,7 @@ class Generator:
             'seed': self.seed, 'bulk': self.bulk,
             'customers': len(self.customers), 'branches': self.branches,
             'invoices': invoices, 'receivable_lines': receivable_lines,
-            'timings': self.timings,
+            'timings': self.timings, 'errors': self.errors,
             }
 
 

@@ -11,13 +11,13 @@ A workload is a function in ``bench/workloads/<module>.py`` registered with
     def balance(ctx):
         Party = ctx.pool.get('party.party')
         with ctx.transaction():
-            ids = [p.id for p in Party.search([('customer_accounts', '!=', None)])]
+            ids = [p.id for p in Party.search([])]
 
         def batch():
             return Party.read(ids, ['status_balance'])
         ctx.measure('status batch', batch)
-        ctx.measure('stock receivable', lambda: Party.read(ids, ['receivable']),
-            baseline='stock')
+        ctx.measure('stock receivable',
+            lambda: Party.read(ids, ['receivable']), baseline='stock')
 
 ``workload(name, modules=(), description='')``
     Registers the function.  It is skipped (and reported as such) when one of
@@ -140,8 +140,8 @@ class Context:
         self.scale = scale
         self.repeat = repeat
         self.pool = Pool(database)
-        self.pool.init()
         with Transaction().start(database, 0, readonly=True):
+            self.pool.init()
             User = self.pool.get('res.user')
             Module = self.pool.get('ir.module')
             admin, = User.search([('login', '=', 'admin')])

@@ -92,8 +92,8 @@ def create_database(config, name, scale, seed, modules):
                 '--activate-dependencies'):
             raise SystemExit(f"cannot activate modules in {name}")
     timings['activation'] = round(time.perf_counter() - start, 2)
-    generator = Generator(name, scale, seed=seed,
-        log=lambda m: print(f"  generate {m}", file=sys.stderr, flush=True))
+    generator = Generator(name, scale, seed=seed, bulk=scale > 1,
+        strict=False, log=lambda m: print(f"  generate {m}", file=sys.stderr, flush=True))
     summary = generator.run()
     summary['timings'] = {**timings, **summary['timings']}
     return summary

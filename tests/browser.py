@@ -27,13 +27,17 @@ What happens (``setUpClass``):
   test run and copied for each test class; SQLite by default, PostgreSQL
   when ``TRYTOND_DATABASE_URI`` is ``postgresql://...`` (as
   ``scripts/run_tests.py`` does for its second pass).  With ``DB_CACHE``
-  set, SQLite base databases are kept in that folder between runs
-  (``browser-<hash>.sqlite``; delete it after changing a module's XML).
-  The user ``admin`` has the password ``ADMIN_PASSWORD``.
+  set, base databases are kept between runs (``DB_CACHE/suite-<key>.sqlite``
+  or PostgreSQL template ``suite_cache_<modules>_<key>``), the key hashing
+  the module set and the size/mtime of the files under ``addons/``, so an
+  edited module is rebuilt.  The module configuration wizard is marked
+  done; the user ``admin`` has the password ``ADMIN_PASSWORD``.
 * ``setup_hook(config)`` runs in a child process with a proteus
   ``config`` on the class's database (use ``proteus.Model``, or
   ``trytond.transaction.Transaction`` directly); its return value, if
-  JSON-able, becomes ``cls.setup_data``.
+  JSON-able, becomes ``cls.setup_data``.  (The server runs outside test
+  mode: an email address, e.g. a contact mechanism, is checked in DNS,
+  which is unreachable here, so avoid emails in browser fixtures.)
 * one ``trytond`` process (``.venv/bin/trytond``, the repository's config
   file plus an override for the port/database) serves sao on a free
   loopback port (``cls.base_url``) for the whole class;
@@ -101,7 +105,7 @@ CHROMIUM_FLAGS = [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
     '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
-    '--window-size=1366,900',
+    '--window-size=1440,1200',
     ]
 
 __all__ = ['BrowserTestCase', 'Browser', 'browser_unavailable',
@@ -152,41 +156,16 @@ def _drop_site(site):
 
 
 def base_database(modules):
-    """Name of a database with modules activated, built once per run."""
+    """Name of a database with modules activated, built once per run (and
+    copied from DB_CACHE when set, see support.Site.build_cached)."""
     site = _site()
     key = (site.uri, support.modules_key(modules))
-    if key in _BASES:
-        return _BASES[key]
-    name = f'browser_base_{key[1]}_{os.getpid()}'
-    cache = os.environ.get('DB_CACHE')
-    cached = None
-    if cache and not site.postgresql:
-        os.makedirs(cache, exist_ok=True)
-        cached = os.path.join(cache, f'browser-{key[1]}.sqlite')
-    if cached and os.path.exists(cached):
-        site.import_sqlite(cached, name)
-    else:
-        site.build(name, modules)
-        _finish_config_wizard(site, name)
-        if cached:
-            shutil.copyfile(site.sqlite_file(name), cached + '.tmp')
-            os.replace(cached + '.tmp', cached)
-    _BASES[key] = name
-    return name
-
-
-def _finish_config_wizard(site, database):
-    "Mark the module configuration wizard done: sao would open it first."
-    support.run_python(site, database, (
-        'from trytond.pool import Pool\n'
-        'from trytond.transaction import Transaction\n'
-        'Pool.start()\n'
-        'pool = Pool(DATABASE)\n'
-        'pool.init()\n'
-        'with Transaction().start(DATABASE, 0) as transaction:\n'
-        '    Item = pool.get("ir.module.config_wizard.item")\n'
-        '    Item.write(Item.search([]), {"state": "done"})\n'
-        '    transaction.commit()\n'))
+    if key not in _BASES:
+        name = f'browser_base_{key[1]}_{os.getpid()}'
+        site.drop(name)
+        site.build_cached(name, modules)
+        _BASES[key] = name
+    return _BASES[key]
 
 
 def _hook_name(hook):

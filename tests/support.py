@@ -100,6 +100,26 @@ def modules_key(modules):
         ','.join(sorted(set(modules))).encode()).hexdigest()[:10]
 
 
+def source_key(modules):
+    """Hash of the module set and of the suite's module sources (path,
+    size, mtime of addons/*): a cached database is rebuilt after a change."""
+    digest = hashlib.sha1(','.join(sorted(set(modules))).encode())
+    addons = os.path.join(ROOT, 'addons')
+    for dirpath, dirnames, filenames in os.walk(addons):
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if d not in {'__pycache__', 'tests'}
+            and not d.endswith('.egg-info'))
+        for filename in sorted(filenames):
+            if filename.endswith(('.py', '.xml', '.cfg', '.po', '.fodt',
+                        '.odt', '.html', '.txt')):
+                stat = os.stat(os.path.join(dirpath, filename))
+                digest.update(
+                    f'{dirpath}/{filename}:{stat.st_size}:'
+                    f'{stat.st_mtime_ns}\n'.encode())
+    return digest.hexdigest()[:12]
+
+
 def rpc(url, method, params=(), timeout=30, session=None):
     "Call one JSON-RPC method at url and return its result."
     data = json.dumps({'id': 1, 'method': method, 'params': list(params)})
@@ -350,16 +370,73 @@ class Site:
             what=f"trytond-admin {' '.join(args)}")
 
     def build(self, name, modules):
-        "Create database name with modules activated and the admin user."
+        """Create database name with modules activated and the admin user
+        (the module configuration wizard marked done)."""
         self.create_empty(name)
         try:
             self.admin(name, '--all')
             if modules:
                 self.admin(
                     name, '-u', *sorted(modules), '--activate-dependencies')
+            self.finish_config_wizard(name)
         except BaseException:
             self.drop(name)
             raise
+
+    def finish_config_wizard(self, name):
+        "Mark the module configuration wizard done: sao would open it."
+        run_python(self, name, (
+            'from trytond.pool import Pool\n'
+            'from trytond.transaction import Transaction\n'
+            'Pool.start()\n'
+            'pool = Pool(DATABASE)\n'
+            'pool.init()\n'
+            'with Transaction().start(DATABASE, 0) as transaction:\n'
+            '    Item = pool.get("ir.module.config_wizard.item")\n'
+            '    Item.write(Item.search([]), {"state": "done"})\n'
+            '    transaction.commit()\n'))
+
+    def build_cached(self, name, modules, cache=None):
+        """Like build, but copied from a cache when DB_CACHE is set: a
+        file DB_CACHE/suite-<key>.sqlite on SQLite, a template database
+        suite_cache_<key> on PostgreSQL; key hashes the module set and
+        the sources under addons/ (see source_key), so a change rebuilds.
+        Return True when the database came from the cache."""
+        cache = cache if cache is not None else os.environ.get('DB_CACHE')
+        if not cache:
+            self.build(name, modules)
+            return False
+        key = source_key(modules)
+        if self.postgresql:
+            template = f'suite_cache_{modules_key(modules)}_{key}'
+            if self.exists(template):
+                self.copy(template, name)
+                return True
+            self.build(name, modules)
+            # drop the stale caches of this module set, keep this one
+            prefix = f'suite_cache_{modules_key(modules)}_'
+            with self._pg() as conn:
+                stale = [n for n, in conn.execute(
+                        "SELECT datname FROM pg_database "
+                        "WHERE datname LIKE %s", (prefix + '%',))]
+            for old in stale:
+                self.drop(old)
+            try:
+                self.copy(name, template)
+            except Exception:
+                # another run created it meanwhile
+                pass
+            return False
+        os.makedirs(cache, exist_ok=True)
+        cached = os.path.join(cache, f'suite-{key}.sqlite')
+        if os.path.exists(cached):
+            self.import_sqlite(cached, name)
+            return True
+        self.build(name, modules)
+        tmp = f'{cached}.{os.getpid()}.tmp'
+        shutil.copyfile(self.sqlite_file(name), tmp)
+        os.replace(tmp, cached)
+        return False
 
     def cleanup(self):
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,6 +1,7 @@
 # This file is part of Tryton.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import json
+import re
 
 
 from trytond.i18n import gettext
@@ -330,10 +331,13 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
         if self.name:
             domain.append(('name', 'ilike', self.name.strip()))
         if self.tax_identifier:
-            code = Identifier(
-                type=self.tax_identifier_type,
-                code=self.tax_identifier).on_change_with_code()
-            domain.append(('identifiers.code', '=', code))
+            identifier = Identifier(
+                type=self.tax_identifier_type, code=self.tax_identifier)
+            code = identifier.on_change_with_code() or self.tax_identifier
+            codes = list({code, self.tax_identifier,
+                    identifier.compute_fields().get('code_compact', code),
+                    re.sub(r'[\W_]', '', code).upper()})
+            domain.append(('identifiers.code_compact', 'in', codes))
         if not domain:
             return []
         parties = Party.search(['OR'] + domain, limit=10)

@@ -267,13 +267,13 @@ class HeadquarterStatement(Report):
         items = defaultdict(lambda: defaultdict(list))
         for invoice in invoices:
             for customer, amount in cls._split_invoice(invoice).items():
-                items[invoice.party][customer].append({
+                items[invoice.party.id][customer].append({
                         'invoice': invoice,
                         'amount': amount,
                         })
         for party in parties:
             branches = []
-            for customer, lines in sorted(items[party].items(),
+            for customer, lines in sorted(items[party.id].items(),
                     key=lambda i: i[0].rec_name):
                 branches.append({
                         'customer': customer,

@@ -103,7 +103,7 @@ class Run(Workflow, ModelSQL, ModelView):
     duration = fields.Function(
         fields.TimeDelta("Duration"), 'get_duration')
     totals = fields.Function(fields.Text("Totals"), 'get_totals')
-    log = fields.Text("Log", readonly=True)
+    run_log = fields.Text("Log", readonly=True)
 
     @classmethod
     def __setup__(cls):
@@ -207,6 +207,7 @@ class Run(Workflow, ModelSQL, ModelView):
         counts = defaultdict(lambda: defaultdict(int))
         invoices = defaultdict(int)
         for sub_ids in grouped_slice(list(map(int, runs))):
+            sub_ids = list(sub_ids)
             cursor.execute(*item.select(
                     item.run, item.state, Count(Literal('*')),
                     where=fields.SQL_OPERATORS['in'](item.run, sub_ids),
@@ -264,7 +265,7 @@ class Run(Workflow, ModelSQL, ModelView):
         values.setdefault(
             'date', dt.datetime.now().replace(microsecond=0).isoformat(' '))
         line = gettext(msg_id, **values)
-        self.log = '\n'.join(filter(None, [self.log, line]))
+        self.run_log = '\n'.join(filter(None, [self.run_log, line]))
 
     @classmethod
     def delete(cls, runs):
@@ -278,7 +279,7 @@ class Run(Workflow, ModelSQL, ModelView):
     @classmethod
     def copy(cls, runs, default=None):
         default = default.copy() if default is not None else {}
-        for name in ['items', 'previews', 'invoices', 'log', 'start_time',
+        for name in ['items', 'previews', 'invoices', 'run_log', 'start_time',
                 'end_time']:
             default.setdefault(name, None)
         return super().copy(runs, default=default)
@@ -496,6 +497,7 @@ class Run(Workflow, ModelSQL, ModelView):
         Item = pool.get('customer.invoicing.run.item')
         Preview = pool.get('customer.invoicing.run.preview')
         invoices = {}
+        warnings = defaultdict(list)
         previews = []
         for candidates in self._candidates():
             candidates = self._complete_candidates(candidates)
@@ -531,10 +533,10 @@ class Run(Workflow, ModelSQL, ModelView):
                     invoice = invoices[item.group_key] = (
                         self._get_invoice(item))
                     invoice.lines = []
-                    invoice.warnings = []
+                line.amount = line.on_change_with_amount()
                 invoice.lines = list(invoice.lines) + [line]
                 if not line.taxes:
-                    invoice.warnings.append(gettext(
+                    warnings[item.group_key].append(gettext(
                             'customer_invoicing_run.msg_warning_missing_tax',
                             source=item.source.rec_name))
         party_totals = defaultdict(Decimal)
@@ -544,9 +546,9 @@ class Run(Workflow, ModelSQL, ModelView):
         for party, total in party_totals.items():
             warning = self._credit_limit_warning(party, total)
             if warning:
-                for invoice in invoices.values():
+                for key, invoice in invoices.items():
                     if invoice.party == party:
-                        invoice.warnings.append(warning)
+                        warnings[key].append(warning)
         for sequence, (key, invoice) in enumerate(
                 sorted(invoices.items()), 1):
             previews.append(Preview(
@@ -557,7 +559,7 @@ class Run(Workflow, ModelSQL, ModelView):
                     untaxed_amount=invoice.untaxed_amount,
                     tax_amount=invoice.tax_amount,
                     total_amount=invoice.total_amount,
-                    warnings='\n'.join(invoice.warnings) or None))
+                    warnings='\n'.join(warnings[key]) or None))
         return previews
 
     def _credit_limit_warning(self, party, amount):
@@ -834,9 +836,10 @@ class Run(Workflow, ModelSQL, ModelView):
         "Store one merged document of the invoices on the run"
         pool = Pool()
         Attachment = pool.get('ir.attachment')
-        InvoiceReport = pool.get('account.invoice', type='report')
+        InvoiceBatch = pool.get(
+            'customer.invoicing.run.invoice_batch', type='report')
         try:
-            ext, content, _, _ = InvoiceReport.execute(
+            ext, content, _, _ = InvoiceBatch.execute(
                 [i.id for i in invoices], {})
         except UserError as exception:
             self._log('customer_invoicing_run.msg_log_output_failed',

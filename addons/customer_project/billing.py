@@ -215,9 +215,11 @@ class TimesheetLine(metaclass=PoolMeta):
     @classmethod
     @ModelView.button
     def disapprove(cls, lines):
-        for line in lines:
-            if line.invoice_line:
-                raise AccessError(gettext(
-                        'customer_project.msg_timesheet_billed_disapprove',
-                        line=line.rec_name))
+        pool = Pool()
+        RequestLine = pool.get('project.billing.request.line')
+        settled = RequestLine.settled_origins(lines)
+        if settled:
+            raise AccessError(gettext(
+                    'customer_project.msg_timesheet_billed_disapprove',
+                    line=cls(settled[0]).rec_name))
         cls.write(lines, {'approved': False})

@@ -321,12 +321,13 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
             role = roles.get(role_id)
             product = role or package.product
             if role:
-                rate = role.list_price or Decimal(0)
+                rate = role.list_price_used or Decimal(0)
             else:
                 rate = package.list_price or Decimal(0)
             hours = round(float(hours), 2)
-            yield cls._item(project, 'timesheet', 'timesheet.line,%s' % line_id,
-                line_date, '%s %s' % (package.name, line_date),
+            yield cls._item(project, 'timesheet',
+                'timesheet.line,%s' % line_id, line_date,
+                '%s %s' % (package.name, line_date),
                 product.id if product else None, hours, round_price(rate))
 
     @classmethod
@@ -623,7 +624,8 @@ class BillingRequestLine(ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         line = cls.__table__()
         query = line.select(line.origin, line.item_date.as_('item_date'),
-            where=(line.project == project.id) & (line.settled == Literal(True)))
+            where=(line.project == project.id)
+            & (line.settled == Literal(True)))
         if backend.name == 'sqlite':
             sqlite_apply_types(query, [None, 'DATE'])
         cursor.execute(*query)

@@ -109,11 +109,17 @@ class ResourceDemand(ProjectDocumentMixin, ModelSQL, ModelView):
     def default_period(cls):
         return 'week'
 
-    @fields.depends('role')
+    @fields.depends('role', 'project', '_parent_project.company')
     def on_change_role(self):
+        pool = Pool()
+        Product = pool.get('product.product')
         if self.role:
-            self.cost_rate = self.role.cost_price
-            self.sales_rate = self.role.list_price
+            company = (self.project.company.id if self.project
+                else Transaction().context.get('company'))
+            with Transaction().set_context(company=company):
+                role = Product(self.role.id)
+                self.cost_rate = role.cost_price
+                self.sales_rate = role.list_price_used
 
     @fields.depends('work_package', '_parent_work_package.parent')
     def on_change_work_package(self):
@@ -155,7 +161,7 @@ class ResourceDemand(ProjectDocumentMixin, ModelSQL, ModelView):
         Staffing = pool.get('project.staffing')
         demand = cls.__table__()
         staffing = Staffing.__table__()
-        staffed = Coalesce(Sum(staffing.hours), 0)
+        staffed = Coalesce(Sum(staffing.hours), 0.0)
         query = demand.join(staffing, 'LEFT',
             condition=staffing.demand == demand.id
             ).select(demand.id, staffed, Min(demand.hours) - staffed,
@@ -183,7 +189,7 @@ class ResourceDemand(ProjectDocumentMixin, ModelSQL, ModelView):
         query, demand, staffing = cls._staffed_hours_query()
         Operator = fields.SQL_OPERATORS[operator]
         query.having = Operator(
-            Min(demand.hours) - Coalesce(Sum(staffing.hours), 0), value)
+            Min(demand.hours) - Coalesce(Sum(staffing.hours), 0.0), value)
         query.columns = [demand.id]
         return [('id', 'in', query)]
 
@@ -197,8 +203,10 @@ class ResourceDemand(ProjectDocumentMixin, ModelSQL, ModelView):
                 values['period_start'], values.get('period', 'week'))
         if mode == 'create' and values.get('role'):
             role = Product(values['role'])
-            values.setdefault('cost_rate', role.cost_price or 0)
-            values.setdefault('sales_rate', role.list_price or 0)
+            if values.get('cost_rate') is None:
+                values['cost_rate'] = role.cost_price or 0
+            if values.get('sales_rate') is None:
+                values['sales_rate'] = role.list_price_used or 0
         return values
 
     @classmethod
@@ -455,7 +463,7 @@ class StaffingAnalysis(ModelSQL, ModelView):
             where &= demand.period == context['period']
 
         demand_hours = Sum(demand.hours)
-        staffed_hours = Sum(Coalesce(staffed.hours, 0))
+        staffed_hours = Sum(Coalesce(staffed.hours, 0.0))
         capacity_hours = Min(Coalesce(Case(
                     (demand.period == 'week', capacity.week),
                     else_=capacity.month), 0))

@@ -455,6 +455,7 @@ class Work(metaclass=PoolMeta):
         hours = duration_hours(line.duration)
         result = {}
         for sub_ids in grouped_slice(ids, 1000):
+            sub_ids = list(sub_ids)
             in_ = fields.SQL_OPERATORS['in']
             query = (work.join(twork,
                     condition=Concat(cls.__name__ + ',', work.id)
@@ -532,13 +533,16 @@ class Work(metaclass=PoolMeta):
                     'staffing': None,
                     })
             if staffing:
-                demand_map = {o.id: n.id for o, n in zip(demands, new_demands)}
-                Staffing.copy([s for d in demands for s in d.staffing], default={
+                demand_map = {
+                    o.id: n.id for o, n in zip(demands, new_demands)}
+                staffings = [s for d in demands for s in d.staffing]
+                Staffing.copy(staffings, default={
                         'demand': lambda s: demand_map[s['demand']],
                         'project': new.id,
                         })
         if billing_plan:
-            Milestone.copy([m for p in packages for m in p.milestones], default={
+            milestones = [m for p in packages for m in p.milestones]
+            Milestone.copy(milestones, default={
                     'project': new.id,
                     'work_package': lambda m: package_map[m['work_package']],
                     'planned_date': _shift(delta, 'planned_date'),
@@ -610,10 +614,11 @@ class Work(metaclass=PoolMeta):
                         'customer_project.msg_api_project_not_updatable',
                         project=project.rec_name))
         else:
-            project = cls(type='project')
+            project = cls()
             for name, default in cls.default_get(
                     list(cls._fields), with_rec_name=False).items():
                 setattr(project, name, default)
+            project.type = 'project'
         for name, value in values.items():
             setattr(project, name, value)
         by_name = {c.name: c for c in getattr(project, 'children', [])}

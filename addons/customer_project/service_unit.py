@@ -153,7 +153,7 @@ class ServiceUnit(ModelSQL, ModelView):
         return query, inner, billable
 
     @classmethod
-    def get_billable_quantity(cls, units):
+    def get_billable_quantity(cls, units, name):
         cursor = Transaction().connection.cursor()
         result = {u.id: 0. for u in units}
         projects = list({u.project.id for u in units})

@@ -6,6 +6,8 @@ import logging
 import re
 from email.message import EmailMessage
 
+import email_validator
+
 import trytond.config as config
 from trytond.i18n import gettext
 from trytond.model import ModelView, Unique, fields
@@ -357,9 +359,11 @@ class Party(metaclass=PoolMeta):
         Return nothing to not reveal whether it matched."""
         pool = Pool()
         Invoice = pool.get('account.invoice')
+        # Syntax only: an anonymous form must not trigger DNS lookups
         try:
-            validate_email(email)
-        except EmailNotValidError:
+            email = email_validator.validate_email(
+                email, check_deliverability=False).normalized.lower()
+        except email_validator.EmailNotValidError:
             return
         invoices = Invoice.search([
                 ('type', '=', 'out'),
@@ -371,12 +375,20 @@ class Party(metaclass=PoolMeta):
         if invoices:
             invoice, = invoices
             party = invoice.party
-            if not party.css_email:
+            if not party.css_email and party._css_valid_email(email):
                 party.css_email = email
                 party.save()
             cls._css_set_status([party], 'requested', gettext(
                     'customer_self_service.msg_css_requested_online',
                     email=email))
+
+    @staticmethod
+    def _css_valid_email(email):
+        try:
+            validate_email(email)
+        except EmailNotValidError:
+            return False
+        return True
 
 
 class CustomerAccount(metaclass=PoolMeta):

@@ -2,6 +2,7 @@
 from sql import Cast, Literal, Null, Union, Window
 from sql.aggregate import Sum
 from sql.conditionals import Case, Coalesce, Greatest, Least
+from sql.operators import Concat
 
 from trytond.model import Check, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
@@ -302,8 +303,8 @@ class CollectionEvent(ModelSQL, ModelView):
                     ).as_('promise_amount'),
                 Cast(Literal(None), char).as_('next_action'),
                 Coalesce(dunning.write_uid, dunning.create_uid).as_('user'),
-                Cast(Literal('account.dunning,') + Cast(dunning.id, char),
-                    char).as_('origin'),
+                Concat(Literal('account.dunning,'),
+                    Cast(dunning.id, char)).as_('origin'),
                 where=dunning.date != Null))
         logs = log.select(
             (log.id * 2).as_('id'),
@@ -321,8 +322,8 @@ class CollectionEvent(ModelSQL, ModelView):
             log.promise_amount.as_('promise_amount'),
             Cast(log.next_action, char).as_('next_action'),
             log.user.as_('user'),
-            Cast(Literal('customer.contact_log,') + Cast(log.id, char),
-                char).as_('origin'))
+            Concat(Literal('customer.contact_log,'),
+                Cast(log.id, char)).as_('origin'))
         return Union(dunnings, logs, all_=True)
 
 

@@ -199,4 +199,4 @@ class RiskHistory(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order.insert(0, ('create_date', 'DESC'))
+        cls._order = [('create_date', 'DESC'), ('id', 'DESC')]

@@ -2,11 +2,10 @@
 import datetime as dt
 
 from dateutil.relativedelta import relativedelta
-from sql import Literal
+from sql import Null
 from sql.aggregate import Max
 
 from trytond.model import ModelSQL, ModelView, Unique, fields
-from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
@@ -111,7 +110,7 @@ class Snapshot(StatusMixin, ModelSQL, ModelView):
             .join(type_, condition=account.type == type_.id)
             .select(line.party,
                 where=type_.receivable & (account.company == company.id)
-                & (line.party != Literal(None)),
+                & (line.party != Null),
                 group_by=[line.party]))
         return [p for p, in cursor]
 

@@ -1,11 +1,10 @@
 # This file is part of the customer_status module.  See doc/ for the
 # definition of every figure.
 import datetime as dt
-from collections import defaultdict
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from sql import Literal, Null, Window
+from sql import Null, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Function, RowNumber
@@ -16,11 +15,11 @@ from trytond.model import ModelView, fields
 from trytond.modules.currency.exceptions import RateError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
-from trytond.pyson import Bool, Eval, If, PYSONEncoder
+from trytond.pyson import Eval, If, PYSONEncoder
 from trytond.tools import grouped_slice, sqlite_apply_types
 from trytond.transaction import Transaction
 from trytond.wizard import (
-    Button, StateAction, StateReport, StateTransition, StateView, Wizard)
+    Button, StateAction, StateReport, StateView, Wizard)
 
 from .exceptions import (
     CompanyAccessError, MissingRateError, NoReceivableAccountError,
@@ -576,7 +575,7 @@ class CustomerStatus(StatusMixin, ModelView):
                     | (table.withdrawal_date > to_date))
             query = table.select(
                 table.party.as_('party'),
-                Count(Literal('*'), filter_=table.date >= from_date
+                Count(table.id, filter_=table.date >= from_date
                     ).as_('count'),
                 Max(table.date).as_('date'),
                 where=where, group_by=[table.party])

@@ -52,7 +52,7 @@ def receivable(ctx):
         return {r['id']: r['receivable'] for r in Party.read(ids, names)}
 
     def naive():
-        return {i: Party(i).receivable for i in ids}
+        return {i: Party.read([i], names)[0]['receivable'] for i in ids}
 
     def floor():
         return receivable_floor(ctx, ctx.company)
@@ -66,8 +66,14 @@ def receivable(ctx):
     assert all(result[p] == floor_result.get(p, (0, 0))[0] for p in result)
 
 
-def quotations(ctx, limit=1000):
+def sales_count(ctx):
+    "1,000 sales from 10,000 customers on, a tenth of the customers below."
+    return min(1000, max(50, ctx.scale // 10))
+
+
+def quotations(ctx, limit=None):
     "Confirm the generated quotations (setup, not measured)."
+    limit = limit or sales_count(ctx)
     Sale = ctx.pool.get('sale.sale')
     sales = Sale.search([('state', '=', 'quotation')], limit=limit,
         order=[('id', 'ASC')])
@@ -78,8 +84,8 @@ def quotations(ctx, limit=1000):
 
 
 @workload('stock.sale_invoicing', modules=['sale'],
-    description="process up to 1,000 confirmed sales (invoice method "
-    "'order') and post their invoices")
+    description="process 1,000 confirmed sales (a tenth of the customers "
+    "below 10,000) with invoice method 'order' and post their invoices")
 def sale_invoicing(ctx):
     pool = ctx.pool
     Sale = pool.get('sale.sale')

@@ -118,6 +118,15 @@ class CustomerSelfServiceRouteTestCase(RouteTestCase):
             cls.beta_invoice_number = beta_invoices[0].number
             cls.beta_invoice = beta_invoices[0].id
             cls.alpha_numbers = [i.number for i in alpha_invoices]
+            # Delta has an invoice but no access yet
+            delta, delta_user, delta_invoices = create_customer_invoices(
+                company, "Delta", 'DELTA', [(0, Decimal('10.00'))])
+            pool.get('party.party').write([delta], {
+                    'css_status': 'not_requested', 'css_user': None,
+                    'css_email': None, 'css_login': None})
+            pool.get('web.user').delete([delta_user])
+            cls.delta_id = delta.id
+            cls.delta_invoice_number = delta_invoices[0].number
 
     def url(self, path):
         return f'/{self.db_name}/customer_portal{path}'
@@ -255,7 +264,9 @@ class CustomerSelfServiceRouteTestCase(RouteTestCase):
         for code, number in [
                 ('GAMMA', self.beta_invoice_number),
                 ('NOPE', self.beta_invoice_number),
-                ('BETA', self.beta_invoice_number)]:
+                ('BETA', self.beta_invoice_number),
+                ('DELTA', self.beta_invoice_number),
+                ('DELTA', self.delta_invoice_number)]:
             csrf = self.csrf(client, '/request-access')
             response = client.post(self.url('/request-access'), data={
                     'csrf': csrf, 'code': code, 'invoice': number,
@@ -272,6 +283,11 @@ class CustomerSelfServiceRouteTestCase(RouteTestCase):
             self.assertEqual(gamma.css_status, 'not_requested')
             # Beta is already registered: unchanged
             self.assertEqual(beta.css_status, 'registered')
+            # Delta with its own invoice number is requested
+            delta = Party(self.delta_id)
+            self.assertEqual(delta.css_status, 'requested')
+            self.assertEqual(delta.css_email, 'someone@example.com')
+            self.assertEqual(len(delta.css_history), 1)
 
     def test_set_password_token(self):
         "The emailed token sets the password once; a bad one is refused"

@@ -138,6 +138,7 @@ def build_ledger():
     with set_company(company_b):
         create_chart(company_b)
         create_fiscalyears(company_b, [2025])
+        c = Party(c.id)  # records keep the context they were read with
         c.credit_limit_amount = Decimal(2000)
         c.credit_limit_date = D(2025, 11, 30)
         c.secondary_credit_limit_amount = Decimal(1000)

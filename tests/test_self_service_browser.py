@@ -1,0 +1,237 @@
+"""Browser test of the customer portal (customer_self_service).
+
+In headless Chromium against a real trytond: a customer requests access, the
+staff creates its user (the emails go to a real SMTP server on loopback), the
+customer follows the emailed link, sets a password, logs in, sees its
+invoices and downloads one; the second customer's invoice is unreachable.
+Screenshots: artifacts/screenshots/self-service-*.png.
+
+The staff step runs in a child process (proteus) rather than in sao: the
+server runs outside test mode where trytond checks email domains in DNS,
+which is unreachable here.
+"""
+import re
+import time
+from urllib.parse import urlsplit
+
+from tests import support
+from tests.browser import BrowserTestCase
+
+PASSWORD = 'Portal-Secret-42'
+
+
+def create_customers(config):
+    "Two customers with a posted invoice; Beta already has a portal user"
+    import datetime
+    from decimal import Decimal
+
+    from proteus import Model
+
+    from trytond.modules.account.tests.tools import (
+        create_chart, create_fiscalyear, get_accounts)
+    from trytond.modules.account_invoice.tests.tools import (
+        set_fiscalyear_invoice_sequences)
+    from trytond.modules.company.tests.tools import create_company
+    from trytond.pool import Pool
+    Pool.test = True  # no DNS check of the emails (unreachable here)
+
+    create_company(config=config)
+    create_chart(config=config)
+    fiscalyear = set_fiscalyear_invoice_sequences(
+        create_fiscalyear(config=config))
+    fiscalyear.click('create_period')
+    revenue = get_accounts(config=config)['revenue']
+
+    Party = Model.get('party.party')
+    Profile = Model.get('customer.billing.profile')
+    CustomerAccount = Model.get('customer.account')
+    Invoice = Model.get('account.invoice')
+    Type = Model.get('customer.self_service.type')
+    WebUser = Model.get('web.user')
+    profile = Profile(code='STD', name="Standard")
+    profile.save()
+    data = {}
+    for name, code, amount in [
+            ("Alpha Trading", 'ALPHA', Decimal('100.00')),
+            ("Beta Industries", 'BETA', Decimal('200.00'))]:
+        party = Party(name=name, code=code)
+        party.save()
+        account = CustomerAccount(
+            code='ACC-' + code, party=party, profile=profile)
+        account.save()
+        invoice = Invoice(type='out', party=party,
+            invoice_date=datetime.date.today())
+        invoice.customer_account = account
+        line = invoice.lines.new()
+        line.account = revenue
+        line.description = "Consulting"
+        line.quantity = 1
+        line.unit_price = amount
+        invoice.click('post')
+        data[code] = {'party': party.id, 'account': account.id,
+            'invoice': invoice.id, 'number': invoice.number}
+    standard, = Type.find([('code', '=', 'standard')])
+    beta = Party(data['BETA']['party'])
+    user = WebUser(email='beta@example.com', login='beta', party=beta,
+        css_type=standard, password=PASSWORD)
+    user.save()
+    beta.css_login = 'beta'
+    beta.css_email = 'beta@example.com'
+    beta.css_type = standard
+    beta.save()
+    beta.click('css_request')
+    Party.write([beta.id], {'css_user': user.id, 'css_status': 'registered'},
+        config.context)
+    return data
+
+
+STAFF_CREATES_USER = '''
+from proteus import Model, config as pconfig
+from trytond import config
+from trytond.pool import Pool
+Pool.test = True  # no DNS check of the emails (unreachable here)
+pconfig.set_trytond(DATABASE, config_file=CONFIG_FILES)
+config.set('email', 'uri', ARGS[0])
+if not config.has_section('customer_self_service'):
+    config.add_section('customer_self_service')
+config.set('customer_self_service', 'portal_url', ARGS[1])
+Party = Model.get('party.party')
+Type = Model.get('customer.self_service.type')
+standard, = Type.find([('code', '=', 'standard')])
+party, = Party.find([('code', '=', 'ALPHA')])
+assert party.css_status == 'requested', party.css_status
+party.css_login = 'alpha'
+party.css_email = 'alpha@example.com'
+party.css_type = standard
+party.css_primary_account = party.customer_accounts[0]
+party.save()
+party.click('css_create_user')
+party.reload()
+assert party.css_status == 'registered', (party.css_status, party.css_error)
+'''
+
+CSS_STATUS = '''
+from proteus import Model, config as pconfig
+pconfig.set_trytond(DATABASE, config_file=CONFIG_FILES)
+party, = Model.get('party.party').find([('code', '=', ARGS[0])])
+open(ARGS[1], 'w').write(party.css_status)
+'''
+
+
+class SelfServiceBrowserTest(BrowserTestCase):
+    modules = ['customer_self_service']
+    setup_hook = create_customers
+    login = False
+
+    @classmethod
+    def setUpClass(cls):
+        from trytond.modules.customer_self_service.tests.smtp_server import (
+            SMTPServer)
+        cls.smtp = SMTPServer()
+        cls.addClassCleanup(cls.smtp.stop)
+        super().setUpClass()
+        cls.portal = f'{cls.base_url}/{cls.database}/customer_portal'
+
+    def tearDown(self):
+        if self._failed():
+            print(self.server.log_tail(6000))
+        super().tearDown()
+
+    def status(self, code):
+        path = f'{self.site.directory}/status-{code}.txt'
+        support.run_python(self.site, self.database, CSS_STATUS, code, path)
+        with open(path) as fp:
+            return fp.read()
+
+    def submit(self, values):
+        from selenium.webdriver.common.by import By
+        driver = self.browser.driver
+        for name, value in values.items():
+            field = driver.find_element(By.NAME, name)
+            field.clear()
+            field.send_keys(value)
+        driver.find_element(By.ID, 'submit').click()
+        self.wait_loaded()
+
+    def wait_loaded(self, timeout=20):
+        driver = self.browser.driver
+        end = time.monotonic() + timeout
+        while driver.execute_script('return document.readyState') != (
+                'complete'):
+            if time.monotonic() > end:
+                break
+            time.sleep(0.05)
+
+    def page(self):
+        return self.browser.driver.page_source
+
+    def fetch(self, path):
+        "GET path with the browser's cookies; return (status, type, size)"
+        return self.browser.driver.execute_async_script(
+            'const done = arguments[arguments.length - 1];'
+            'fetch(arguments[0], {credentials: "same-origin"}).then('
+            'r => r.arrayBuffer().then(b => done('
+            '[r.status, r.headers.get("content-type"), b.byteLength])));',
+            self.portal + path)
+
+    def test_registration_to_invoice_download(self):
+        driver = self.browser.driver
+        data = self.setup_data
+        alpha, beta = data['ALPHA'], data['BETA']
+
+        # The customer requests access
+        driver.get(self.portal + '/request-access')
+        self.wait_loaded()
+        self.submit({'code': 'ALPHA', 'invoice': alpha['number'],
+                'email': 'alpha@example.com'})
+        self.assertIn('our staff will contact you', self.page())
+        self.browser.screenshot('self-service-request-access')
+        self.assertEqual(self.status('ALPHA'), 'requested')
+
+        # The staff creates the user: two emails are sent
+        support.run_python(self.site, self.database, STAFF_CREATES_USER,
+            self.smtp.uri, self.portal)
+        credentials, welcome = self.smtp.wait(2)
+        self.assertEqual(credentials['To'], 'alpha@example.com')
+        self.assertIn('Welcome', welcome['Subject'])
+        link, = re.findall(
+            r'https?://\S+/set-password\?\S+', credentials.get_content())
+        self.assertTrue(link.startswith(self.portal))
+
+        # The customer follows the link and sets its password
+        driver.get(link)
+        self.wait_loaded()
+        self.submit({'password': PASSWORD, 'confirm': PASSWORD})
+        self.assertIn('Your password is set', self.page())
+        self.browser.screenshot('self-service-password-set')
+
+        # Logs in, on a phone sized window
+        driver.set_window_size(390, 844)
+        driver.get(self.portal + '/login')
+        self.wait_loaded()
+        self.submit({'login': 'alpha', 'password': PASSWORD})
+        self.assertIn('Alpha Trading', self.page())
+        self.assertNotIn('Beta Industries', self.page())
+        self.browser.screenshot('self-service-dashboard-phone')
+        driver.set_window_size(1440, 1200)
+
+        # Sees its invoices and downloads one
+        driver.get(self.portal + '/invoices')
+        self.wait_loaded()
+        page = self.page()
+        self.assertIn(f'<td>{alpha["number"]}</td>', page)
+        self.assertNotIn(f'<td>{beta["number"]}</td>', page)
+        self.browser.screenshot('self-service-invoices')
+        status, type_, size = self.fetch(
+            f'/invoices/{alpha["invoice"]}/download')
+        self.assertEqual(status, 200)
+        self.assertGreater(size, 1000)
+
+        # The second customer's invoice is unreachable
+        status, _, _ = self.fetch(f'/invoices/{beta["invoice"]}/download')
+        self.assertEqual(status, 404)
+        driver.get(self.portal + f'/invoices/{beta["invoice"]}/download')
+        self.wait_loaded()
+        self.browser.screenshot('self-service-other-invoice-denied')
+        self.assertEqual(urlsplit(driver.current_url).path.split('/')[-1],
+            'download')
