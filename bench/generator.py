@@ -409,7 +409,8 @@ class Generator:
                             company['accounts']['revenue'],
                             'account_expense':
                             company['accounts']['expense'],
-                            'customer_taxes': [('add', company['taxes'])],
+                            'customer_taxes': [
+                                ('add', company['taxes'][:1])],
                             })
         rng = random.Random(self.seed + 1)
         goods = ['Paper ream', 'Toner', 'Desk', 'Chair', 'Lamp', 'Cable',
@@ -707,7 +708,7 @@ class Generator:
         rng = random.Random(self.seed + 3)
         company = self.companies[1]
         plans = []
-        for customer in self.customers[:3]:
+        for customer in self.customers[:2]:
             customer = dict(customer, payment_term=None, account=None)
             for date in self._plan_dates(rng, 2):
                 plans.append(self.plan_invoice(rng, company, customer, date))
@@ -789,6 +790,7 @@ class Generator:
                         'quantity': float(rng.randint(1, 10)),
                         'unit': product['unit'],
                         'unit_price': product['price'],
+                        'taxes': [('add', company['taxes'][:1])],
                         'description': product['name']})
             values = {'company': company['id'], 'party': customer['id'],
                 'invoice_address': customer['address'],
@@ -912,7 +914,10 @@ def main(argv=None):
     generator = Generator(args.database, args.scale, seed=args.seed,
         invoices_per_customer=args.invoices_per_customer, bulk=args.bulk,
         log=lambda m: print(m, file=sys.stderr, flush=True))
-    summary = generator.run()
+    try:
+        summary = generator.run()
+    except ValueError as exception:
+        parser.exit(1, f"generate_data: {exception}\n")
     for key, value in summary.items():
         print(f"{key}: {value}")
     return summary

@@ -93,7 +93,8 @@ def create_database(config, name, scale, seed, modules):
             raise SystemExit(f"cannot activate modules in {name}")
     timings['activation'] = round(time.perf_counter() - start, 2)
     generator = Generator(name, scale, seed=seed, bulk=scale > 1,
-        strict=False, log=lambda m: print(f"  generate {m}", file=sys.stderr, flush=True))
+        strict=False, log=lambda m: print(
+            f"  generate {m}", file=sys.stderr, flush=True))
     summary = generator.run()
     summary['timings'] = {**timings, **summary['timings']}
     return summary

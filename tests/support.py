@@ -100,12 +100,38 @@ def modules_key(modules):
         ','.join(sorted(set(modules))).encode()).hexdigest()[:10]
 
 
-def source_key(modules):
-    """Hash of the module set and of the suite's module sources (path,
-    size, mtime of addons/*): a cached database is rebuilt after a change."""
-    digest = hashlib.sha1(','.join(sorted(set(modules))).encode())
+def suite_modules(modules):
+    """The suite's modules (under addons/) among modules and their
+    depends/extras_depend, recursively."""
+    import configparser
     addons = os.path.join(ROOT, 'addons')
-    for dirpath, dirnames, filenames in os.walk(addons):
+    found, todo = set(), list(modules)
+    while todo:
+        name = todo.pop()
+        cfg = os.path.join(addons, name, 'tryton.cfg')
+        if name in found or not os.path.isfile(cfg):
+            continue
+        found.add(name)
+        parser = configparser.ConfigParser()
+        parser.read(cfg)
+        for option in ('depends', 'extras_depend'):
+            todo.extend(parser.get('tryton', option, fallback='').split())
+    return sorted(found)
+
+
+def source_key(modules):
+    """Hash of the module set and of the sources of the suite's modules it
+    involves (path, size, mtime under addons/<module>): a cached database
+    is rebuilt after one of them changes."""
+    digest = hashlib.sha1(','.join(sorted(set(modules))).encode())
+    for module in suite_modules(modules):
+        digest.update(_tree_signature(os.path.join(ROOT, 'addons', module)))
+    return digest.hexdigest()[:12]
+
+
+def _tree_signature(top):
+    digest = hashlib.sha1()
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(
             d for d in dirnames
             if d not in {'__pycache__', 'tests'}
@@ -117,7 +143,7 @@ def source_key(modules):
                 digest.update(
                     f'{dirpath}/{filename}:{stat.st_size}:'
                     f'{stat.st_mtime_ns}\n'.encode())
-    return digest.hexdigest()[:12]
+    return digest.digest()
 
 
 def rpc(url, method, params=(), timeout=30, session=None):
@@ -372,16 +398,25 @@ class Site:
     def build(self, name, modules):
         """Create database name with modules activated and the admin user
         (the module configuration wizard marked done)."""
-        self.create_empty(name)
-        try:
-            self.admin(name, '--all')
-            if modules:
-                self.admin(
-                    name, '-u', *sorted(modules), '--activate-dependencies')
-            self.finish_config_wizard(name)
-        except BaseException:
-            self.drop(name)
-            raise
+        for attempt in range(2):
+            self.create_empty(name)
+            try:
+                self.admin(name, '--all')
+                if modules:
+                    self.admin(name, '-u', *sorted(modules),
+                        '--activate-dependencies')
+                self.finish_config_wizard(name)
+                return
+            except RuntimeError as exception:
+                self.drop(name)
+                # a shared PostgreSQL under load (lock table full,
+                # deadlock with another run's DDL): try once more
+                if attempt or not any(m in str(exception) for m in (
+                            'out of shared memory', 'deadlock detected')):
+                    raise
+            except BaseException:
+                self.drop(name)
+                raise
 
     def finish_config_wizard(self, name):
         "Mark the module configuration wizard done: sao would open it."

@@ -52,7 +52,6 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
         domain=[
             ('type', '=', 'project'),
             ('company', '=', Eval('company', -1)),
-            ('stage', '!=', 'closed'),
             ])
     date = fields.Date(
         "Date", required=True, states=_states,
@@ -191,6 +190,7 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
         "Replace the lines of draft requests by the items due at their date"
         pool = Pool()
         Line = pool.get('project.billing.request.line')
+        requests = [r for r in requests if r.state == 'draft']
         Line.delete([l for r in requests for l in r.lines])
         to_create = []
         for request in requests:

@@ -227,11 +227,24 @@ class Party(metaclass=PoolMeta):
         users = iter(WebUser.create(to_create))
         to_link = []
         for party in parties:
+            values = {}
             if not party.css_user:
-                to_link.extend(([party], {'css_user': next(users).id}))
+                values['css_user'] = next(users).id
+            if not party.css_primary_account:
+                account = party._css_default_account()
+                if account:
+                    values['css_primary_account'] = account.id
+            if values:
+                to_link.extend(([party], values))
         if to_link:
             cls.write(*to_link)
         cls.__queue__.css_send_emails(parties)
+
+    def _css_default_account(self):
+        "Return the customer account to set as primary or None"
+        pool = Pool()
+        CustomerAccount = pool.get('customer.account')
+        return CustomerAccount.get_default(self)
 
     def _css_check_registration(self):
         pool = Pool()

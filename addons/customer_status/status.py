@@ -31,7 +31,7 @@ MONETARY_FIGURES = [
     'credit_limit', 'credit_limit_available',
     'secondary_credit_limit', 'secondary_credit_limit_available',
     'balance', 'overdue', 'largest_purchase', 'highest_balance',
-    'revenue', 'previous_revenue',
+    'revenue', 'previous_revenue', 'billed_through',
     ]
 
 
@@ -110,6 +110,11 @@ class StatusMixin:
         help="In days, weighted by amount.")
     revenue = Monetary(
         "Revenue", currency='currency', digits='currency', readonly=True)
+    billed_through = Monetary(
+        "Owed Through Headquarter", currency='currency', digits='currency',
+        readonly=True,
+        help="Open amount of the invoices of the customer billed to another "
+        "party (its headquarter), when customer_billing is activated.")
     previous_revenue = Monetary(
         "Previous Revenue", currency='currency', digits='currency',
         readonly=True)
@@ -311,6 +316,7 @@ class CustomerStatus(StatusMixin, ModelView):
             'last_purchase_invoice': None,
             'revenue': Decimal(0),
             'previous_revenue': Decimal(0),
+            'billed_through': None,
             'credit_limit': None,
             'credit_limit_date': None,
             'credit_limit_expired': False,
@@ -591,7 +597,7 @@ class CustomerStatus(StatusMixin, ModelView):
         round_ = currency.round
         for name in ['balance', 'overdue', 'highest_balance',
                 'largest_purchase', 'revenue', 'previous_revenue',
-                'credit_limit', 'secondary_credit_limit']:
+                'credit_limit', 'secondary_credit_limit', 'billed_through']:
             if values.get(name) is not None:
                 values[name] = round_(Decimal(values[name]))
         weight = values.pop('delay_amount')

@@ -8,9 +8,12 @@ from decimal import Decimal
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
+from trytond import config
 from trytond.modules.account.tests import create_chart, get_fiscalyear
 from trytond.modules.account_invoice.tests import set_invoice_sequences
 from trytond.modules.company.tests import create_company, set_company
+from trytond.modules.customer_self_service.tests.smtp_server import (
+    SMTPServer)
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
@@ -326,6 +329,71 @@ class CustomerSelfServiceRouteTestCase(RouteTestCase):
             user, = WebUser.search([('login', '=', 'beta')])
             WebUser.write([user], {'password': PASSWORD})
             transaction.commit()
+
+    def test_first_login_reset_and_rate_limit(self):
+        "Staff set password must be changed; reset; login rate limit"
+        pool = Pool(DB_NAME)
+        with Transaction().start(DB_NAME, 1) as transaction:
+            WebUser = pool.get('web.user')
+            Party = pool.get('party.party')
+            alpha = Party(self.alpha_id)
+            # A password set by the staff must be changed
+            user, = WebUser.create([{
+                        'email': 'alpha2@example.com', 'login': 'alpha2',
+                        'party': alpha.id, 'css_type': alpha.css_type.id,
+                        'password': 'Staff-Given-123'}])
+            self.assertTrue(user.css_password_change)
+            transaction.commit()
+        client = self.client()
+        response = self.login(client, 'alpha2', 'Staff-Given-123')
+        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        response = client.get(self.url('/invoices'))
+        self.assertTrue(response.location.endswith('/change-password'))
+        csrf = self.csrf(client, '/change-password')
+        data = {'csrf': csrf, 'current': 'wrong', 'password': 'Mine-12345',
+            'confirm': 'Mine-12345'}
+        response = client.post(self.url('/change-password'), data=data)
+        self.assertEqual(response.status_code, HTTPStatus.BAD_REQUEST)
+        self.assertIn('current password is wrong',
+            response.get_data(as_text=True))
+        data['current'] = 'Staff-Given-123'
+        response = client.post(self.url('/change-password'), data=data)
+        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        response = client.get(self.url('/invoices'))
+        self.assertEqual(response.status_code, HTTPStatus.OK)
+
+        # Reset answers the same for known and unknown logins
+        smtp = SMTPServer()
+        self.addCleanup(smtp.stop)
+        answers = []
+        for login in ['alpha2', 'unknown-login']:
+            csrf = self.csrf(client, '/reset')
+            response = client.post(self.url('/reset'), data={
+                    'csrf': csrf, 'login': login})
+            answers.append(response.get_data(as_text=True))
+        self.assertEqual(answers[0], answers[1].replace(
+                'unknown-login', 'alpha2'))
+        message, = smtp.messages()
+        self.assertEqual(message['To'], 'alpha2@example.com')
+        self.assertIn('/customer_portal/set-password?email=',
+            message.get_body(('html',)).get_content())
+        with Transaction().start(DB_NAME, 0):
+            user, = pool.get('web.user').search([('login', '=', 'alpha2')])
+            self.assertEqual(len(user.reset_password_token), 64)
+
+        # web_user's rate limit: over max_attempt failures, 429
+        previous = config.get('session', 'max_attempt')
+        config.set('session', 'max_attempt', '0')
+        try:
+            statuses = [self.login(client, 'alpha2', 'bad').status_code
+                for _ in range(2)]
+            # Even the right password is refused once limited
+            statuses.append(self.login(client, 'alpha2', 'Mine-12345'
+                    ).status_code)
+        finally:
+            config.set('session', 'max_attempt', previous or '5')
+        self.assertEqual(statuses, [HTTPStatus.UNAUTHORIZED,
+                HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.TOO_MANY_REQUESTS])
 
 
 del RouteTestCase

@@ -1,0 +1,273 @@
+"""Workloads of customer_project (PostgreSQL)
+
+customer_project.staffing_analysis
+    The staffing analysis of one project manager owning 500 projects, each
+    with one work package demanding 30 hours a week for 52 weeks (26,000
+    demands) staffed 24 hours by one of 10 employees (26,000 staffings).
+    Compares the ``table_query`` model (search and read of every row, and
+    its query alone) with a naive ORM walk (projects -> demands ->
+    staffing, capacity searched per row) and a hand-written SQL floor.
+customer_project.billing_request
+    The items due on a project with 100,000 approved time and material
+    timesheet lines and 50,000 service units (1,000 included per month):
+    ``_collect_items`` (a fixed number of queries), ``collect`` (the same
+    plus the ORM creation of the 150,000 request lines) and a naive ORM
+    version (a settled check per item).
+
+The data is inserted in the (untimed, rolled back) setup of each variant:
+the projects and their work packages through the ORM, the demands,
+staffings, timesheet lines and service units with ``INSERT ... SELECT``
+from ``generate_series``.
+"""
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from bench.harness import workload
+
+PROJECTS = 500
+WEEKS = 52
+EMPLOYEES = 10
+TIMESHEETS = 100_000
+UNITS = 50_000
+START = dt.date(2026, 1, 5)
+
+
+def _cursor():
+    from trytond.transaction import Transaction
+    return Transaction().connection.cursor()
+
+
+def _roles_and_employees(ctx):
+    "Create a role product and employees having it; return their ids"
+    pool = ctx.pool
+    Template = pool.get('product.template')
+    Uom = pool.get('product.uom')
+    Party = pool.get('party.party')
+    Employee = pool.get('company.employee')
+    hour, = Uom.search([('name', '=', 'Hour')])
+    template, = Template.create([{
+                'name': "Bench Consultant", 'type': 'service',
+                'default_uom': hour.id, 'list_price': Decimal(100),
+                'products': [('create', [{'cost_price': Decimal(60)}])],
+                }])
+    role, = template.products
+    parties = Party.create([{'name': f"Bench Employee {i}"}
+            for i in range(EMPLOYEES)])
+    employees = Employee.create([{
+                'party': p.id, 'company': ctx.company,
+                'project_role': role.id} for p in parties])
+    return role.id, [e.id for e in employees]
+
+
+def _projects(ctx, count, manager, time_and_material=False):
+    "Create count projects with one work package each; return the projects"
+    Work = ctx.pool.get('project.work')
+    end = START + dt.timedelta(weeks=WEEKS) - dt.timedelta(days=1)
+    return Work.create([{
+                'name': f"Bench Project {i}", 'type': 'project',
+                'company': ctx.company, 'project_manager': manager,
+                'start_date': START, 'end_date': end,
+                'children': [('create', [{
+                                'name': "Package", 'type': 'task',
+                                'company': ctx.company,
+                                'start_date': START, 'end_date': end,
+                                'time_and_material': time_and_material,
+                                'timesheet_available': time_and_material,
+                                }])],
+                } for i in range(count)])
+
+
+def staffing_fixture(ctx):
+    role, employees = _roles_and_employees(ctx)
+    projects = _projects(ctx, PROJECTS, employees[0])
+    ids = [p.id for p in projects]
+    cursor = _cursor()
+    cursor.execute("""
+        INSERT INTO project_resource_demand (project, work_package, role,
+            period, period_start, hours, cost_rate, sales_rate,
+            create_uid, create_date)
+        SELECT w.parent, w.id, %s, 'week', %s::date + 7 * g, 30, 60, 100,
+            0, now()
+        FROM project_work w, generate_series(0, %s) g
+        WHERE w.parent = ANY(%s)""", (role, START, WEEKS - 1, ids))
+    cursor.execute("""
+        INSERT INTO project_staffing (demand, project, employee, hours,
+            create_uid, create_date)
+        SELECT d.id, d.project, (%s::int[])[1 + d.id %% %s], 24, 0, now()
+        FROM project_resource_demand d
+        WHERE d.project = ANY(%s)""", (employees, EMPLOYEES, ids))
+    return {'manager': employees[0], 'projects': ids}
+
+
+STAFFING_FLOOR = """
+SELECT d.project, d.role, d.period, d.period_start, SUM(d.hours),
+    SUM(COALESCE(s.hours, 0)), MIN(COALESCE(CASE WHEN d.period = 'week'
+        THEN c.week ELSE c.month END, 0))
+FROM project_resource_demand d
+JOIN project_work w ON w.id = d.project
+LEFT JOIN (SELECT demand, SUM(hours) AS hours FROM project_staffing
+    GROUP BY demand) s ON s.demand = d.id
+LEFT JOIN (SELECT e.project_role AS role,
+        SUM(co.hours_per_work_week) AS week,
+        SUM(co.hours_per_work_month) AS month
+    FROM company_employee e JOIN company_company co ON co.id = e.company
+    WHERE e.project_role IS NOT NULL GROUP BY e.project_role) c
+    ON c.role = d.role
+WHERE w.project_manager = %s
+GROUP BY d.project, d.role, d.period, d.period_start
+"""
+
+
+@workload('customer_project.staffing_analysis',
+    modules=['customer_project'],
+    description=f"staffing analysis of {PROJECTS} projects x {WEEKS} weeks")
+def staffing_analysis(ctx):
+    from trytond.transaction import Transaction
+    pool = ctx.pool
+    Analysis = pool.get('project.staffing.analysis')
+    Work = pool.get('project.work')
+    Employee = pool.get('company.employee')
+    names = ['project', 'role', 'period_start', 'demand_hours',
+        'staffed_hours', 'unstaffed_hours', 'capacity_hours']
+
+    def model(data):
+        with Transaction().set_context(project_manager=data['manager']):
+            return len(Analysis.search_read([], fields_names=names))
+
+    def query(data):
+        with Transaction().set_context(project_manager=data['manager']):
+            cursor = _cursor()
+            cursor.execute(*Analysis.table_query())
+            return len(cursor.fetchall())
+
+    def naive(data):
+        rows = {}
+        for project in Work.browse(data['projects']):
+            for package in project.children:
+                for demand in package.demands:
+                    key = (project.id, demand.role.id, demand.period,
+                        demand.period_start)
+                    staffed = sum(s.hours for s in demand.staffing)
+                    capacity = sum(
+                        e.company.hours_per_work_week
+                        for e in Employee.search([
+                                ('project_role', '=', demand.role.id)]))
+                    row = rows.setdefault(key, [0, 0, capacity])
+                    row[0] += demand.hours
+                    row[1] += staffed
+        return len(rows)
+
+    def floor(data):
+        cursor = _cursor()
+        cursor.execute(STAFFING_FLOOR, (data['manager'],))
+        return len(cursor.fetchall())
+
+    rows = ctx.measure('table_query model, search_read', model,
+        setup=lambda: staffing_fixture(ctx))
+    ctx.measure('table_query SQL alone', query,
+        setup=lambda: staffing_fixture(ctx))
+    assert ctx.measure('naive ORM', naive, baseline='naive',
+        setup=lambda: staffing_fixture(ctx)) == rows
+    ctx.measure('raw SQL', floor, baseline='floor',
+        setup=lambda: staffing_fixture(ctx))
+
+
+def billing_fixture(ctx):
+    pool = ctx.pool
+    UnitType = pool.get('project.service.unit.type')
+    Request = pool.get('project.billing.request')
+    Template = pool.get('product.template')
+    Uom = pool.get('product.uom')
+    role, employees = _roles_and_employees(ctx)
+    project, = _projects(ctx, 1, employees[0], time_and_material=True)
+    package, = project.children
+    twork, = package.timesheet_works
+    unit, = Uom.search([('name', '=', 'Unit')])
+    template, = Template.create([{
+                'name': "Bench API Call", 'type': 'service',
+                'default_uom': unit.id, 'list_price': Decimal(0),
+                'products': [('create', [{}])],
+                }])
+    type_, = UnitType.create([{
+                'name': "Bench API", 'code': 'BENCH-API',
+                'company': ctx.company, 'product': template.products[0].id,
+                'unit_price': Decimal('0.05'), 'base_quantity': 1000,
+                'period': 'month'}])
+    cursor = _cursor()
+    cursor.execute("""
+        INSERT INTO timesheet_line (company, employee, date, duration,
+            work, cost_price, approved, role, create_uid, create_date)
+        SELECT %s, (%s::int[])[1 + g %% %s], %s::date + g %% 350,
+            interval '1 hour' * (1 + g %% 8), %s, 50, true, %s, 0, now()
+        FROM generate_series(1, %s) g""",
+        (ctx.company, employees, EMPLOYEES, START, twork.id, role,
+            TIMESHEETS))
+    cursor.execute("""
+        INSERT INTO project_service_unit (project, type, date, quantity,
+            create_uid, create_date)
+        SELECT %s, %s, %s::date + g %% 350, 10, 0, now()
+        FROM generate_series(1, %s) g""",
+        (project.id, type_.id, START, UNITS))
+    request, = Request.create([{
+                'company': ctx.company, 'project': project.id,
+                'date': START + dt.timedelta(days=360)}])
+    return {'project': project.id, 'request': request.id}
+
+
+@workload('customer_project.billing_request',
+    modules=['customer_project'],
+    description=f"billing request over {TIMESHEETS} timesheet lines "
+    f"and {UNITS} service units")
+def billing_request(ctx):
+    pool = ctx.pool
+    Request = pool.get('project.billing.request')
+    RequestLine = pool.get('project.billing.request.line')
+    Work = pool.get('project.work')
+    TimesheetLine = pool.get('timesheet.line')
+    Unit = pool.get('project.service.unit')
+
+    def items(data):
+        request = Request(data['request'])
+        return len(Request._collect_items(request.project, request.date))
+
+    def collect(data):
+        request = Request(data['request'])
+        Request.collect([request])
+        return len(RequestLine.search([('request', '=', request.id)]))
+
+    def naive(data):
+        request = Request(data['request'])
+        project = Work(data['project'])
+        count = 0
+
+        def settled(origin):
+            return RequestLine.search([
+                    ('origin', '=', origin), ('settled', '=', True)])
+        for package in project.children:
+            for twork in package.timesheet_works:
+                for line in TimesheetLine.search([
+                            ('work', '=', twork.id),
+                            ('approved', '=', True),
+                            ('date', '<=', request.date)]):
+                    if not settled(str(line)):
+                        line.role.list_price_used
+                        count += 1
+        included = defaultdict(float)
+        for unit in Unit.search([('project', '=', project.id)],
+                order=[('id', 'ASC')]):
+            key = (unit.type.id, unit.date.year, unit.date.month)
+            included[key] += unit.quantity
+            billable = min(unit.quantity,
+                max(0, included[key] - unit.type.base_quantity))
+            if (billable > 0 and unit.date <= request.date
+                    and not settled(str(unit))):
+                count += 1
+        return count
+
+    count = ctx.measure('_collect_items (SQL)', items,
+        setup=lambda: billing_fixture(ctx))
+    ctx.measure('collect: items + ORM create of the lines', collect,
+        setup=lambda: billing_fixture(ctx))
+    assert ctx.measure('naive ORM', naive, baseline='naive',
+        setup=lambda: billing_fixture(ctx)) == count
