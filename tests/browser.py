@@ -29,9 +29,10 @@ What happens (``setUpClass``):
   ``scripts/run_tests.py`` does for its second pass).  With ``DB_CACHE``
   set, base databases are kept between runs (``DB_CACHE/suite-<key>.sqlite``
   or PostgreSQL template ``suite_cache_<modules>_<key>``), the key hashing
-  the module set and the size/mtime of the files under ``addons/``, so an
-  edited module is rebuilt.  The module configuration wizard is marked
-  done; the user ``admin`` has the password ``ADMIN_PASSWORD``.
+  the module set and the size/mtime of the files of the suite's modules it
+  involves (``addons/<module>``), so an edited module is rebuilt.  The
+  module configuration wizard is marked done; the user ``admin`` has the
+  password ``ADMIN_PASSWORD``.
 * ``setup_hook(config)`` runs in a child process with a proteus
   ``config`` on the class's database (use ``proteus.Model``, or
   ``trytond.transaction.Transaction`` directly); its return value, if
@@ -66,9 +67,9 @@ PostgreSQL pass) PostgreSQL are missing.  On a test failure a screenshot
 ``wait_idle(timeout=30)``
     Wait until no request is pending and the busy indicator is hidden.
 ``field(name)`` / ``fill(name, value)`` / ``value(name)``
-    The visible form widget of field ``name`` / type into it (``Keys.TAB``
-    is sent after it to trigger on_change; many2one completion is left to
-    the caller) / its current value.
+    The visible form widget of field ``name`` (in the active tab or the
+    open dialog) / wait until it is editable, type into it and send TAB
+    (on_change runs), or choose the option of a selection / its value.
 ``fill_many2one(name, text)``
     Type text into a many2one and pick the record (from sao's search
     dialog when several match).
@@ -84,6 +85,10 @@ PostgreSQL pass) PostgreSQL are missing.  On a test failure a screenshot
     Save ``artifacts/screenshots/<name>.png`` and return its path.
 ``driver``
     The underlying selenium WebDriver for anything else.
+
+Also: ``run_setup_hook(cls.site, cls.database, hook)`` runs another hook
+later; ``tests.support`` has ``login(base_url, db)`` and ``rpc(url,
+method, params, session=...)`` to check outcomes through JSON-RPC.
 """
 import atexit
 import importlib.util
@@ -351,29 +356,32 @@ class Browser:
             fragment += ';' + '&'.join(
                 f'{k}={quote(json.dumps(v), safe="")}'
                 for k, v in params.items())
+        before = self._active_tab_id()
         self.open_url(fragment, timeout)
-        self._until(self._current_tab, timeout, f"no tab opened for {model}")
-        self.wait_idle(timeout)
+        self._wait_tab(before, model, timeout)
 
     def open_action(self, xml_id, timeout=30):
-        "Execute the action of XML id 'module.fs_id' as sao's menu does."
-        self.driver.execute_script(
+        "Open the window action of XML id 'module.fs_id' (a tab)."
+        before = self._active_tab_id()
+        error = self.driver.execute_async_script(
             "var done = arguments[arguments.length - 1];"
-            "var [module, fs_id] = arguments[0].split('.');"
-            "Sao.rpc({'method': 'model.ir.model.data.get_id',"
-            "  'params': [module, fs_id, {}]}, Sao.Session.current_session)"
-            ".then(function(id) {"
-            "  Sao.Action.execute(id, {}, Sao.Session.current_session.context,"
-            "  true); done(id); }, function() { done(null); });",
+            "var session = Sao.Session.current_session;"
+            "Sao.rpc({'method': 'model.ir.action.act_window.get',"
+            "  'params': [arguments[0], {}]}, session)"
+            ".then(function(action) {"
+            "  Sao.Action.exec_action(action, {}, session.context);"
+            "  done(null); }, function(e) { done(String(e)); });",
             xml_id)
-        self._until(self._current_tab, timeout, f"no tab opened for {xml_id}")
-        self.wait_idle(timeout)
+        if error:
+            raise AssertionError(f"cannot open action {xml_id}: {error}")
+        self._wait_tab(before, xml_id, timeout)
 
     def open_menu(self, *path, timeout=30):
         """Open the menu entry whose names (from the top) are path,
         e.g. open_menu('Parties', 'Parties')."""
         from selenium.webdriver.common.action_chains import ActionChains
         self._until(lambda: self._visible('#menu tr'), timeout, "no menu")
+        before = self._active_tab_id()
         parent = None
         for depth, name in enumerate(path):
             def row():
@@ -399,11 +407,27 @@ class Browser:
             else:
                 ActionChains(self.driver).double_click(cell).perform()
             self.wait_idle(timeout)
-        self._until(self._current_tab, timeout, f"no tab opened for {path}")
-        self.wait_idle(timeout)
+        self._wait_tab(before, path, timeout)
 
     def _current_tab(self):
-        return self._visible('#tabcontent .tab-pane.active')
+        return self._visible('#tabcontent > .tab-pane.active')
+
+    def _active_tab_id(self):
+        tabs = self._current_tab()
+        return tabs[0].get_attribute('id') if tabs else None
+
+    def _wait_tab(self, before, what, timeout):
+        """Wait for a tab other than before to be active (sao may also
+        just show a tab already open on the same thing: then after 3 s
+        any active tab will do)."""
+        try:
+            self._until(
+                lambda: self._active_tab_id() not in {None, before},
+                min(3, timeout), '')
+        except TimeoutError:
+            self._until(
+                self._current_tab, timeout, f"no tab opened for {what}")
+        self.wait_idle(timeout)
 
     # forms
 

@@ -12,7 +12,6 @@ the real executables of ``.venv/bin``:
   afterwards every sale line has exactly one invoice line and no item is
   left pending.
 """
-import os
 import subprocess
 import time
 import unittest

@@ -1,16 +1,14 @@
 # This file is part of Tryton.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
+from collections import defaultdict
 
 from sql.conditionals import Coalesce
-from sql.operators import Equal
 
 from trytond.i18n import gettext
 from trytond.model import (
-    Check, DeactivableMixin, Exclude, Index, ModelSQL, ModelView, Unique,
-    fields)
+    Check, DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
 from trytond.model.exceptions import ValidationError
-from trytond.modules.company.model import CompanyValueMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
@@ -233,6 +231,32 @@ class CustomerAccount(ModelSQL, ModelView):
             parties |= {p.headquarter for p in parties if p.headquarter}
             parties |= {b for p in list(parties) for b in p.branches}
             Party._check_headquarter_company(list(parties))
+
+    @classmethod
+    def on_modification(cls, mode, accounts, field_names=None):
+        super().on_modification(mode, accounts, field_names=field_names)
+        if mode == 'create' or (
+                mode == 'write' and field_names & {'party', 'profile'}):
+            cls._apply_profile(accounts)
+
+    @classmethod
+    def _apply_profile(cls, accounts):
+        "Set the dunning procedure of the profile on the parties"
+        pool = Pool()
+        Party = pool.get('party.party')
+        to_write = defaultdict(lambda: defaultdict(list))
+        for account in accounts:
+            procedure = account.profile.dunning_procedure
+            if procedure:
+                to_write[account.company.id][procedure.id].append(
+                    account.party)
+        for company_id, procedures in to_write.items():
+            with Transaction().set_context(company=company_id):
+                args = []
+                for procedure_id, parties in procedures.items():
+                    args.extend([Party.browse(parties),
+                            {'dunning_procedure': procedure_id}])
+                Party.write(*args)
 
     @classmethod
     def _check_profile_company(cls, accounts):

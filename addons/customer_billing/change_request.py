@@ -34,7 +34,8 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
     party = fields.Many2One(
         'party.party', "Party", ondelete='RESTRICT',
         states={
-            'readonly': (Eval('state') != 'draft') | (Eval('kind') == 'create'),
+            'readonly': (
+                (Eval('state') != 'draft') | (Eval('kind') == 'create')),
             'required': Eval('kind') == 'modify',
             },
         context={

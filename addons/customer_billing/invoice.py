@@ -4,7 +4,6 @@ from collections import defaultdict
 
 from sql import Null
 
-from trytond.i18n import gettext
 from trytond.model import Index, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If

@@ -209,13 +209,13 @@ class Run(Workflow, ModelSQL, ModelView):
         for sub_ids in grouped_slice(list(map(int, runs))):
             sub_ids = list(sub_ids)
             cursor.execute(*item.select(
-                    item.run, item.state, Count(Literal('*')),
+                    item.run, item.state, Count(item.id),
                     where=fields.SQL_OPERATORS['in'](item.run, sub_ids),
                     group_by=[item.run, item.state]))
             for run_id, state, count in cursor:
                 counts[run_id][state] += count
             cursor.execute(*invoice.select(
-                    invoice.invoicing_run, Count(Literal('*')),
+                    invoice.invoicing_run, Count(invoice.id),
                     where=fields.SQL_OPERATORS['in'](
                         invoice.invoicing_run, sub_ids),
                     group_by=[invoice.invoicing_run]))
@@ -682,6 +682,13 @@ class Run(Workflow, ModelSQL, ModelView):
                 if line is None:
                     skipped.append(item)
                     continue
+                missing = Item._get_missing_line_fields(line)
+                if missing:
+                    failed.append((item, gettext(
+                                'customer_invoicing_run'
+                                '.msg_item_line_missing_field',
+                                source=item.rec_name, field=missing)))
+                    continue
                 line.invoicing_item = item
                 lines.append((item, line))
         if lines:
@@ -740,8 +747,8 @@ class Run(Workflow, ModelSQL, ModelView):
             customer_account=account,
             )
         if not invoice.account:
-            raise ItemError(gettext(
-                    'customer_invoicing_run.msg_item_missing_receivable_account',
+            raise ItemError(gettext('customer_invoicing_run'
+                    '.msg_item_missing_receivable_account',
                     party=party.rec_name))
         invoice.originating_customer = item.party
         if account and account.profile.grouping == 'headquarter':
@@ -786,7 +793,7 @@ class Run(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def post(cls, runs):
-        "Post the draft invoices of the runs"
+        "Post the draft invoices of the runs (refused ones are logged)"
         pool = Pool()
         Invoice = pool.get('account.invoice')
         for run in runs:
@@ -794,10 +801,25 @@ class Run(Workflow, ModelSQL, ModelView):
                     ('invoicing_run', '=', run.id),
                     ('state', 'in', ['draft', 'validated']),
                     ])
+            posted = 0
             for sub_invoices in grouped_slice(invoices, 500):
-                Invoice.post(Invoice.browse(list(sub_invoices)))
-            run._log('customer_invoicing_run.msg_log_posted',
-                count=len(invoices))
+                sub_invoices = Invoice.browse(list(sub_invoices))
+                try:
+                    Invoice.post(sub_invoices)
+                    posted += len(sub_invoices)
+                    continue
+                except UserError:
+                    pass
+                for invoice in sub_invoices:
+                    try:
+                        Invoice.post([invoice])
+                        posted += 1
+                    except UserError as exception:
+                        run._log(
+                            'customer_invoicing_run.msg_log_output_failed',
+                            channel='post', invoice=invoice.rec_name,
+                            error=exception.message)
+            run._log('customer_invoicing_run.msg_log_posted', count=posted)
         cls.save(runs)
 
     @classmethod
@@ -1193,6 +1215,19 @@ class RunItem(ModelSQL, ModelView):
                     'error': gettext(
                         'customer_invoicing_run.msg_item_source_gone',
                         item=str(gone[0].id))})
+
+    @classmethod
+    def _get_missing_line_fields(cls, line):
+        "Return the label of a required field missing on the invoice line"
+        for name, field in line._fields.items():
+            if (field.required and not isinstance(field, fields.Function)
+                    and name not in {'invoice', 'id'}
+                    and getattr(line, name, None) is None):
+                return field.string
+        if getattr(line, 'type', None) == 'line':
+            for name in ['account', 'quantity', 'unit_price']:
+                if getattr(line, name, None) is None:
+                    return line._fields[name].string
 
     def _get_invoice_line(self, source_key):
         "Return an unsaved invoice line for the item or None"

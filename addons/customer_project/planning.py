@@ -67,9 +67,7 @@ class ResourceDemand(ProjectDocumentMixin, ModelSQL, ModelView):
         "Period Start", required=True,
         help="Normalized to the first day of the week or month.")
     period_end = fields.Function(fields.Date("Period End"), 'get_period_end')
-    hours = fields.Float(
-        "Hours", digits=(16, 2), required=True,
-        domain=[('hours', '>=', 0)])
+    hours = fields.Float("Hours", digits=(16, 2), required=True)
     cost_rate = fields.Numeric(
         "Cost Rate", digits=price_digits, required=True,
         help="The hourly cost of the role.")
@@ -212,17 +210,9 @@ class ResourceDemand(ProjectDocumentMixin, ModelSQL, ModelView):
     @classmethod
     def validate_fields(cls, demands, field_names):
         super().validate_fields(demands, field_names)
-        cls.check_hours(demands)
         cls.check_project_open(
             demands, 'customer_project.msg_demand_closed_project')
         cls.check_dates(demands, field_names)
-
-    @classmethod
-    def check_hours(cls, demands):
-        for demand in demands:
-            if demand.hours is not None and demand.hours < 0:
-                raise PlanningValidationError(gettext(
-                        'customer_project.msg_demand_hours_positive'))
 
     @classmethod
     def check_dates(cls, demands, field_names=None):
@@ -263,9 +253,7 @@ class Staffing(ModelSQL, ModelView):
         ondelete='CASCADE')
     employee = fields.Many2One(
         'company.employee', "Employee", required=True)
-    hours = fields.Float(
-        "Hours", digits=(16, 2), required=True,
-        domain=[('hours', '>=', 0)])
+    hours = fields.Float("Hours", digits=(16, 2), required=True)
 
     @classmethod
     def __setup__(cls):
@@ -298,9 +286,6 @@ class Staffing(ModelSQL, ModelView):
     def validate_fields(cls, staffings, field_names):
         super().validate_fields(staffings, field_names)
         for staffing in staffings:
-            if staffing.hours is not None and staffing.hours < 0:
-                raise PlanningValidationError(gettext(
-                        'customer_project.msg_staffing_hours_positive'))
             if staffing.project.stage in {'completed', 'closed'}:
                 raise PlanningValidationError(gettext(
                         'customer_project.msg_staffing_closed_project',

@@ -42,6 +42,13 @@ def _shift(delta, name):
     return shift
 
 
+def _decimal(value):
+    "Convert a SQL result (float on some backends) to Decimal"
+    if value is None:
+        return Decimal(0)
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 class Work(metaclass=PoolMeta):
     __name__ = 'project.work'
 
@@ -395,8 +402,9 @@ class Work(metaclass=PoolMeta):
             if work.type != 'project':
                 continue
             round_ = work.company.currency.round
-            p_hours, p_cost, p_revenue = planned.get(work.id, (0, zero, zero))
-            a_hours, a_cost = actual.get(work.id, (0, zero))
+            p_hours, p_cost, p_revenue = map(_decimal, planned.get(
+                    work.id, (0, zero, zero)))
+            a_hours, a_cost = map(_decimal, actual.get(work.id, (0, zero)))
             billed_revenue = billed.get(work.id, zero)
             unbilled = zero
             if 'unbilled_revenue' in names or 'margin' in names:
@@ -457,14 +465,16 @@ class Work(metaclass=PoolMeta):
         for sub_ids in grouped_slice(ids, 1000):
             sub_ids = list(sub_ids)
             in_ = fields.SQL_OPERATORS['in']
-            query = (work.join(twork,
+            lines = (work.join(twork,
                     condition=Concat(cls.__name__ + ',', work.id)
                     == twork.origin)
                 .join(line, condition=line.work == twork.id)
-                .select(project, Sum(hours),
-                    Sum(Coalesce(line.cost_price * hours, 0)).as_('cost'),
-                    where=in_(work.id, sub_ids) | in_(work.parent, sub_ids),
-                    group_by=[project]))
+                .select(project.as_('project'), hours.as_('hours'),
+                    Coalesce(line.cost_price * hours, 0).as_('cost'),
+                    where=in_(work.id, sub_ids) | in_(work.parent, sub_ids)))
+            query = lines.select(lines.project, Sum(lines.hours),
+                Sum(lines.cost).as_('cost'),
+                group_by=[lines.project])
             if backend.name == 'sqlite':
                 sqlite_apply_types(query, [None, None, 'NUMERIC'])
             cursor.execute(*query)

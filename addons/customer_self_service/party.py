@@ -372,6 +372,8 @@ class Party(metaclass=PoolMeta):
         Return nothing to not reveal whether it matched."""
         pool = Pool()
         Invoice = pool.get('account.invoice')
+        if not code or not invoice_number:
+            return
         # Syntax only: an anonymous form must not trigger DNS lookups
         try:
             email = email_validator.validate_email(

@@ -41,8 +41,9 @@ WITH l AS (
         AND a.company = %(company)s AND ml.party = ANY(%(parties)s)),
 agg AS (
     SELECT party, SUM(amount) AS balance,
-        SUM(amount) FILTER (WHERE open
-            AND COALESCE(maturity_date, date) < %(end)s::date) AS overdue,
+        GREATEST(SUM(amount) FILTER (WHERE open
+            AND COALESCE(maturity_date, date) < %(end)s::date), 0)
+            AS overdue,
         MIN(maturity_date) FILTER (WHERE open AND debit > 0
             AND maturity_date < %(end)s::date) AS oldest,
         MAX(GREATEST(CASE WHEN open THEN %(end)s::date ELSE rdate END
@@ -190,7 +191,7 @@ def naive_figures(pool, party_ids, company, start, end):
                 if date >= start:
                     largest = max(largest or amount, amount)
         result[party_id] = {
-            'balance': balance, 'overdue': overdue,
+            'balance': balance, 'overdue': max(overdue, Decimal(0)),
             'oldest_overdue_date': oldest, 'longest_delay': longest,
             'average_delay': (
                 (weighted / weight).quantize(Decimal('0.1'))

@@ -2,6 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
 
+from trytond.modules.account.tests.test_module import create_chart
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.modules.customer_billing.exceptions import (
@@ -40,20 +41,23 @@ class CustomerBillingTestCase(CompanyTestMixin, ModuleTestCase):
         Party = pool.get('party.party')
         Profile = pool.get('customer.billing.profile')
         Account = pool.get('customer.account')
+        Procedure = pool.get('account.dunning.procedure')
         company = create_company()
         with set_company(company):
             hq, branch, payer = Party.create([
                     {'name': "HQ"}, {'name': "Branch"}, {'name': "Payer"}])
+            procedure, = Procedure.create([{'name': "Reminders"}])
             profile, = Profile.create([{
                         'code': 'HQ', 'name': "HQ", 'bill_to': 'headquarter',
                         'grouping': 'headquarter', 'cycle': 'monthly',
-                        'cycle_day': 5}])
+                        'cycle_day': 5, 'dunning_procedure': procedure.id}])
             account, = Account.create([{
                         'code': 'B', 'party': branch.id,
                         'profile': profile.id,
                         'start_date': dt.date(2026, 1, 1),
                         'end_date': dt.date(2026, 12, 31)}])
             self.assertEqual(Account.get_default(branch), account)
+            self.assertEqual(Party(branch.id).dunning_procedure, procedure)
             self.assertIsNone(Account.get_default(hq))
             self.assertEqual(account.get_invoice_party(), branch)
             Party.write([branch], {'headquarter': hq.id})
@@ -94,6 +98,56 @@ class CustomerBillingTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(party.email, '')
             with self.assertRaises(ChangeRequestError):
                 Request.propose_modification(party, {'colour': 'red'})
+
+    @with_transaction()
+    def test_obligations_third_party_invoice(self):
+        "Test subscriptions and projects bill an authorised third party"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Profile = pool.get('customer.billing.profile')
+        Account = pool.get('customer.account')
+        Authorization = pool.get('customer.third_party.authorization')
+        Invoice = pool.get('account.invoice')
+        Subscription = pool.get('sale.subscription')
+        Work = pool.get('project.work')
+        company = create_company()
+        date = dt.date(2026, 6, 1)
+        with set_company(company):
+            create_chart(company)
+            customer, payer, stranger = Party.create([
+                    {'name': "Customer"}, {'name': "Payer"},
+                    {'name': "Stranger"}])
+            profile, = Profile.create([{'code': 'STD', 'name': "Standard"}])
+            account, = Account.create([{
+                        'code': 'C', 'party': customer.id,
+                        'profile': profile.id}])
+            Authorization.create([{
+                        'customer': customer.id, 'third_party': payer.id,
+                        'end_date': dt.date(2026, 12, 31)}])
+            for Model in [Subscription, Work]:
+                with self.subTest(model=Model.__name__):
+                    obligation = Model(
+                        company=company, party=customer,
+                        customer_account=account, third_party=payer)
+                    invoice = Invoice(
+                        company=company, type='out', party=customer)
+                    obligation._set_billing_invoice(invoice, date)
+                    self.assertEqual(invoice.party, payer)
+                    self.assertEqual(invoice.originating_customer, customer)
+                    self.assertEqual(invoice.customer_account, account)
+                    self.assertTrue(invoice.bill_to_third_party)
+
+                    obligation.third_party = stranger
+                    with self.assertRaises(ThirdPartyError):
+                        obligation._set_billing_invoice(
+                            Invoice(company=company, type='out',
+                                party=customer), date)
+                    obligation.third_party = payer
+                    with self.assertRaises(ThirdPartyError):
+                        # the authorisation has expired
+                        obligation._set_billing_invoice(
+                            Invoice(company=company, type='out',
+                                party=customer), dt.date(2027, 1, 1))
 
 
 del ModuleTestCase

@@ -46,7 +46,8 @@ def get_accounts(company):
     return accounts
 
 
-def create_invoice(company, party, date, maturity, untaxed, taxes=()):
+def create_invoice(
+        company, party, date, maturity, untaxed, taxes=(), **values):
     "Create and post a customer invoice (credit note if untaxed < 0)"
     pool = Pool()
     Invoice = pool.get('account.invoice')
@@ -57,7 +58,7 @@ def create_invoice(company, party, date, maturity, untaxed, taxes=()):
         invoice_date=date, payment_term_date=maturity,
         account=accounts['receivable'],
         journal=accounts['journal_revenue'],
-        invoice_address=party.addresses[0])
+        invoice_address=party.addresses[0], **values)
     invoice.lines = [Line(
             type='line', company=company, currency=company.currency,
             account=accounts['revenue'], description="Goods",

@@ -1,0 +1,194 @@
+"""Workloads of customer_invoicing_run (PostgreSQL)
+
+customer_invoicing_run.sales
+    10,000 processing sales orders (manual invoice method, one line each,
+    ``BENCH_INVOICING_RUN_SALES`` to change the number) of 100 customers
+    invoiced:
+
+    * by one invoicing run: the collection of the items and every batch of
+      500 items, as the queue worker runs them (``_collect`` then
+      ``_process_items(_claim_items(500))`` until none is pending), in one
+      transaction;
+    * by stock Tryton, order by order: ``sale.sale.manual_invoice`` (the sale
+      processing with the manual invoice) of each sale (``[stock]``);
+    * one batch of 100 and one batch of 500 items alone (after the
+      collection, in the setup): their numbers of queries show that a
+      batch's queries do not depend on its size.
+
+    The run never holds more than one batch of items (and 1,000 candidate
+    rows while collecting), so its memory is bounded by the batch size.
+
+The sales are created in the (untimed, rolled back) setup of each variant:
+100 through the ORM (quoted, confirmed, processed), cloned with
+``INSERT ... SELECT`` to reach the number of sales.
+"""
+import datetime as dt
+import os
+from decimal import Decimal
+
+from bench.harness import workload
+
+SALES = int(os.environ.get('BENCH_INVOICING_RUN_SALES', 10_000))
+TEMPLATES = 100
+
+
+def _cursor():
+    from trytond.transaction import Transaction
+    return Transaction().connection.cursor()
+
+
+def _columns(table, skip):
+    cursor = _cursor()
+    cursor.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = %s ORDER BY ordinal_position", (table,))
+    return [c for c, in cursor if c not in skip]
+
+
+def _create_sales(ctx):
+    "Create SALES processing sales with manual invoicing; return their ids"
+    pool = ctx.pool
+    Sale = pool.get('sale.sale')
+    Party = pool.get('party.party')
+    Product = pool.get('product.product')
+    Date = pool.get('ir.date')
+    today = Date.today()
+    parties = Party.search([
+            ('customer_accounts', '!=', None),
+            ('addresses', '!=', None),
+            ], limit=TEMPLATES, order=[('id', 'ASC')])
+    if not parties:
+        parties = Party.search(
+            [('addresses', '!=', None)], limit=TEMPLATES,
+            order=[('id', 'ASC')])
+    products = Product.search([
+            ('salable', '=', True),
+            ('type', '=', 'service'),
+            ], limit=1)
+    if not parties or not products:
+        ctx.skip("no customer or salable service in the database")
+    product, = products
+    vlist = []
+    for i in range(min(TEMPLATES, SALES)):
+        party = parties[i % len(parties)]
+        vlist.append({
+                'company': ctx.company,
+                'party': party.id,
+                'invoice_address': party.address_get(type='invoice').id,
+                'sale_date': today - dt.timedelta(days=1),
+                'invoice_method': 'manual',
+                'lines': [('create', [{
+                                'type': 'line',
+                                'product': product.id,
+                                'quantity': 1 + i % 5,
+                                'unit': product.sale_uom.id,
+                                'unit_price': Decimal('12.50'),
+                                'description': product.rec_name,
+                                'taxes': [('add', [
+                                            t.id for t in
+                                            product.customer_taxes_used])],
+                                }])],
+                })
+    sales = Sale.create(vlist)
+    Sale.quote(sales)
+    Sale.confirm(sales)
+    Sale.process(sales)
+    template_ids = [s.id for s in sales]
+    copies = (SALES - len(template_ids)) // len(template_ids)
+    if copies:
+        _clone_sales(template_ids, copies)
+    cursor = _cursor()
+    cursor.execute(
+        "SELECT id FROM sale_sale WHERE state = 'processing' "
+        "AND invoice_method = 'manual' ORDER BY id")
+    return [i for i, in cursor]
+
+
+def _clone_sales(template_ids, copies):
+    "Clone the sales, their lines and line taxes copies times"
+    cursor = _cursor()
+    cursor.execute(
+        "CREATE TEMP TABLE bench_sale_map ON COMMIT DROP AS "
+        "SELECT s.id AS old, nextval('sale_sale_id_seq') AS new "
+        "FROM sale_sale s, generate_series(1, %s) g "
+        "WHERE s.id = ANY(%s)", (copies, template_ids))
+    columns = _columns('sale_sale', {'id'})
+    cursor.execute(
+        "INSERT INTO sale_sale (id, %s) SELECT m.new, %s "
+        "FROM sale_sale s JOIN bench_sale_map m ON s.id = m.old" % (
+            ', '.join(columns), ', '.join('s.' + c for c in columns)))
+    cursor.execute(
+        "CREATE TEMP TABLE bench_line_map ON COMMIT DROP AS "
+        "SELECT l.id AS old, m.new AS sale, "
+        "nextval('sale_line_id_seq') AS new "
+        "FROM sale_line l JOIN bench_sale_map m ON l.sale = m.old")
+    columns = _columns('sale_line', {'id', 'sale'})
+    cursor.execute(
+        "INSERT INTO sale_line (id, sale, %s) SELECT m.new, m.sale, %s "
+        "FROM sale_line l JOIN bench_line_map m ON l.id = m.old" % (
+            ', '.join(columns), ', '.join('l.' + c for c in columns)))
+    cursor.execute(
+        "INSERT INTO sale_line_account_tax (line, tax) "
+        "SELECT m.new, t.tax FROM sale_line_account_tax t "
+        "JOIN bench_line_map m ON t.line = m.old")
+
+
+def _new_run(ctx):
+    pool = ctx.pool
+    Run = pool.get('customer.invoicing.run')
+    Date = pool.get('ir.date')
+    run = Run(company=ctx.company, cutoff_date=Date.today(),
+        invoice_date=Date.today(), sources=['sale'])
+    run.save()
+    return run
+
+
+def _setup_collected(ctx):
+    sale_ids = _create_sales(ctx)
+    run = _new_run(ctx)
+    run._collect()
+    return run, len(sale_ids)
+
+
+@workload('customer_invoicing_run.sales',
+    modules=['customer_invoicing_run'],
+    description="invoice 10,000 sales orders: one run vs order by order")
+def sales(ctx):
+    pool = ctx.pool
+    Sale = pool.get('sale.sale')
+    Invoice = pool.get('account.invoice')
+    with ctx.transaction():
+        if not Sale.search([], limit=1) and not pool.get(
+                'party.party').search([], limit=1):
+            ctx.skip("empty database")
+
+    def setup_run():
+        _create_sales(ctx)
+        return _new_run(ctx)
+
+    def run_all(run):
+        count = run._collect()
+        while items := run._claim_items(500):
+            run._process_items(items)
+        return count, Invoice.search_count([('invoicing_run', '=', run.id)])
+
+    ctx.measure('run: collect and bill every batch of 500', run_all,
+        setup=setup_run, repeat=1)
+
+    def setup_stock():
+        return Sale.browse(_create_sales(ctx))
+
+    def stock(sales):
+        for sale in sales:
+            Sale.manual_invoice([sale])
+        return len(sales)
+
+    ctx.measure('sale processing order by order', stock,
+        baseline='stock', setup=setup_stock, repeat=1)
+
+    for size in [100, 500]:
+        def one_batch(collected, size=size):
+            run, _ = collected
+            run._process_items(run._claim_items(size))
+        ctx.measure(f'one batch of {size} items', one_batch,
+            setup=lambda: _setup_collected(ctx), repeat=1)
