@@ -75,7 +75,8 @@ PostgreSQL pass) PostgreSQL are missing.  On a test failure a screenshot
     dialog when several match).
 ``click_button(label)``
     Click the visible button (form button, dialog button or toolbar
-    button) whose text, title or aria-label is ``label``.
+    button) whose text, title or aria-label is ``label`` (ignoring case
+    and surrounding blanks; a dialog's buttons first).
 ``save()``
     Save the current record (Ctrl+S) and wait idle.
 ``text()`` / ``assert_text(text)`` / ``wait_text(text)``
@@ -479,6 +480,7 @@ class Browser:
         from selenium.webdriver.common.action_chains import ActionChains
         from selenium.webdriver.common.keys import Keys
         widget = self.editable_field(name)
+        modals = len(self._visible('.modal.in'))
         widget.clear()
         widget.send_keys(text)
         time.sleep(0.4)  # sao's completion starts 300 ms after typing
@@ -500,7 +502,8 @@ class Browser:
             widget.send_keys(Keys.TAB)
         self.wait_idle()
         dialogs = self._visible('.modal.in')
-        if dialogs:
+        # a search dialog opened (the field itself may be in a dialog)
+        if len(dialogs) > modals:
             def cell():
                 for td in self._visible('tbody tr td', dialogs[-1]):
                     if text in td.text:
@@ -516,11 +519,16 @@ class Browser:
             candidates = self._visible('.modal.in button, .modal.in a.btn')
             candidates += self._visible(
                 'button, a.btn, a[role=button], [role=button]')
+            wanted = ' '.join(label.split()).casefold()
             for element in candidates:
-                names = {element.text.strip(),
-                    (element.get_attribute('title') or '').strip(),
-                    (element.get_attribute('aria-label') or '').strip()}
-                if label in names:
+                # .text is as rendered (CSS may upper-case it), textContent
+                # as written
+                names = {' '.join((value or '').split()).casefold()
+                    for value in [element.text,
+                        element.get_attribute('textContent'),
+                        element.get_attribute('title'),
+                        element.get_attribute('aria-label')]}
+                if wanted in names:
                     return element
         button = self._until(find, timeout, f"no visible button {label!r}")
         button.click()

@@ -45,11 +45,11 @@ class Run(metaclass=PoolMeta):
         query = (line
             .join(request, condition=line.request == request.id)
             .join(work, condition=line.project == work.id)
-            .join(company, condition=work.company == company.id)
+            .join(company, condition=request.company == company.id)
             .select(
                 line.id, work.party, line.customer_account, Null,
                 request.date, company.currency, request.id,
-                where=(work.company == self.company.id)
+                where=(request.company == self.company.id)
                 & (request.state == 'released')
                 & line.action.in_(['bill', 'adjust'])
                 & (line.invoice_line == Null)
@@ -81,23 +81,16 @@ class RunItem(metaclass=PoolMeta):
         pool = Pool()
         RequestLine = pool.get('project.billing.request.line')
         Request = pool.get('project.billing.request')
-        to_write = []
-        requests = set()
-        for item, invoice_line in pairs:
-            to_write.extend((
-                    [RequestLine(item.source.id)],
-                    {'invoice_line': invoice_line.id}))
-            requests.add(item.source.request.id)
-        if to_write:
-            RequestLine.write(*to_write)
-        lines = RequestLine.search([
-                ('request', 'in', list(requests)),
-                ('action', 'in', ['bill', 'adjust']),
-                ('invoice_line', '=', None),
-                ])
+        lines = RequestLine.browse([i.source.id for i, _ in pairs])
+        RequestLine.link_invoice_lines(lines, [l for _, l in pairs])
+        requests = {l.request.id for l in lines}
         open_ = defaultdict(int)
-        for line in lines:
+        for line in RequestLine.search([
+                    ('request', 'in', list(requests)),
+                    ('action', 'in', ['bill', 'adjust']),
+                    ('invoice_line', '=', None),
+                    ]):
             open_[line.request.id] += 1
-        done = [Request(r) for r in requests if not open_[r]]
+        done = Request.browse([r for r in requests if not open_[r]])
         if done:
-            Request.write(done, {'state': 'invoiced'})
+            Request.invoice(done)

@@ -68,15 +68,20 @@ class RiskRule(sequence_ordered(), ModelSQL, ModelView):
             for r in cls.search([])]
 
     @classmethod
-    def classify(cls, rules, figures):
-        "Return the risk class id for the figures"
+    def get_default_class(cls):
+        "Return the id of the class when no rule matches: the first one"
         pool = Pool()
         RiskClass = pool.get('customer.status.risk.class')
+        classes = RiskClass.search([], limit=1)
+        return classes[0].id if classes else None
+
+    @classmethod
+    def classify(cls, rules, figures, default=None):
+        "Return the risk class id for the figures"
         for criterion, operator, threshold, class_id in rules:
             if cls._match(figures.get(criterion), operator, threshold):
                 return class_id
-        classes = RiskClass.search([], limit=1)
-        return classes[0].id if classes else None
+        return default
 
     @staticmethod
     def _match(value, operator, threshold):

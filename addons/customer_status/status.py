@@ -634,9 +634,9 @@ class CustomerStatus(StatusMixin, ModelView):
         Rule = pool.get('customer.status.risk.rule')
         Override = pool.get('customer.status.risk.override')
         overrides = Override.get_overrides(list(figures), company)
-        rules = Rule.get_rules()
+        rules, default = Rule.get_rules(), Rule.get_default_class()
         for party_id, values in figures.items():
-            computed = Rule.classify(rules, values)
+            computed = Rule.classify(rules, values, default)
             values['computed_risk_class'] = computed
             override = overrides.get(party_id)
             values['risk_overridden'] = override is not None

@@ -30,6 +30,7 @@ def _prepare(ctx, branches, billed=True):
     Account = pool.get('customer.account')
     Product = pool.get('product.product')
     Sale = pool.get('sale.sale')
+    Date = pool.get('ir.date')
 
     product, = Product.search([
             ('salable', '=', True),
@@ -73,7 +74,8 @@ def _prepare(ctx, branches, billed=True):
                 })
     sales = Sale.create(vlist)
     Sale.quote(sales)
-    Sale.write(sales, {'state': 'confirmed'})
+    # as Sale.confirm without pushing the processing to the queue
+    Sale.write(sales, {'state': 'confirmed', 'sale_date': Date.today()})
     return Sale.browse([s.id for s in sales])
 
 
