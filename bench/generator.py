@@ -814,7 +814,9 @@ class Generator:
             Sale.confirm(done)
             Sale.process(done)
             Invoice = pool.get('account.invoice')
-            invoices = [i for s in Sale.browse(done) for i in s.invoices]
+            # Several sales may share an invoice (invoice grouping)
+            invoices = Invoice.browse(sorted(
+                    {i.id for s in Sale.browse(done) for i in s.invoices}))
             Invoice.write(invoices, {'invoice_date': self.today})
             Invoice.post(invoices)
         self._run(_tx, company['id'])

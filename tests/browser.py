@@ -380,7 +380,6 @@ class Browser:
     def open_menu(self, *path, timeout=30):
         """Open the menu entry whose names (from the top) are path,
         e.g. open_menu('Parties', 'Parties')."""
-        from selenium.webdriver.common.action_chains import ActionChains
         self._until(lambda: self._visible('#menu tr'), timeout, "no menu")
         before = self._active_tab_id()
         parent = None
@@ -406,7 +405,9 @@ class Browser:
                 if expander and not shown:
                     expander[0].click()
             else:
-                ActionChains(self.driver).double_click(cell).perform()
+                # sao's menu runs the action on a single click (a double
+                # click would run it three times)
+                cell.click()
             self.wait_idle(timeout)
         self._wait_tab(before, path, timeout)
 
@@ -515,8 +516,14 @@ class Browser:
 
     def click_button(self, label, timeout=10):
         "Click the visible button whose text, title or aria-label is label."
+        from selenium.common.exceptions import (
+            ElementClickInterceptedException)
+
         def find():
-            candidates = self._visible('.modal.in button, .modal.in a.btn')
+            candidates = []
+            # the topmost dialog first, then the page
+            for modal in reversed(self._visible('.modal.in')):
+                candidates += self._visible('button, a.btn', modal)
             candidates += self._visible(
                 'button, a.btn, a[role=button], [role=button]')
             wanted = ' '.join(label.split()).casefold()
@@ -529,9 +536,12 @@ class Browser:
                         element.get_attribute('title'),
                         element.get_attribute('aria-label')]}
                 if wanted in names:
+                    try:
+                        element.click()
+                    except ElementClickInterceptedException:
+                        continue  # covered (e.g. by a dialog): next one
                     return element
         button = self._until(find, timeout, f"no visible button {label!r}")
-        button.click()
         self.wait_idle()
         return button
 

@@ -132,6 +132,33 @@ class Invoice(metaclass=PoolMeta):
         super().post(invoices)
 
     @classmethod
+    def _post(cls, invoices):
+        super()._post(invoices)
+        cls._deliver_billing(
+            [i for i in invoices if i.type == 'out' and i.customer_account])
+
+    @classmethod
+    def _deliver_billing(cls, invoices):
+        "Deliver the posted invoices through the channel of their profile"
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        attachments = []
+        for invoice in invoices:
+            if invoice.customer_account.profile.channel == 'ubl':
+                attachments.append(invoice._get_ubl_attachment())
+        Attachment.save(attachments)
+
+    def _get_ubl_attachment(self):
+        "Return the UBL e-invoice of the invoice as an attachment"
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        EInvoice = pool.get('edocument.ubl.invoice')
+        edocument = EInvoice(self)
+        return Attachment(
+            resource=self, name=edocument.filename, type='data',
+            data=edocument.render('2'))
+
+    @classmethod
     def _check_billing(cls, invoices):
         "Check the invoices may be issued to their party"
         for invoice in invoices:

@@ -992,19 +992,21 @@ class Run(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def run_scheduled(cls, date=None):
-        "Start one run per company and billing cycle due on date (cron)"
+        """Start one run per company over the billing profiles whose cycle
+        is due on date (cron)"""
         pool = Pool()
         Date = pool.get('ir.date')
         Company = pool.get('company.company')
-        if date is None:
-            date = Date.today()
         runs = []
         for company in Company.search([]):
-            for cycle in cls._get_due_cycles(date):
+            with Transaction().set_context(company=company.id):
+                day = date or Date.today()
+            profiles = cls._get_due_profiles(company, day)
+            if profiles:
                 runs.append(cls(
-                        company=company, cutoff_date=date,
-                        invoice_date=date, cycle=cycle,
-                        reference=cls._get_scheduled_reference(cycle, date),
+                        company=company, cutoff_date=day, invoice_date=day,
+                        profiles=profiles,
+                        reference=cls._get_scheduled_reference(day),
                         sources=cls.default_sources(),
                         post_invoices=True, send_invoices=True))
         cls.save(runs)
@@ -1012,10 +1014,12 @@ class Run(Workflow, ModelSQL, ModelView):
         for run in runs:
             with Transaction().set_context(company=run.company.id):
                 run.check_run()
-                if not run._collect():
-                    continue
-            run.start_time = dt.datetime.now()
-            started.append(run)
+                count = run._collect()
+            if count:
+                run.start_time = dt.datetime.now()
+                run._log(
+                    'customer_invoicing_run.msg_log_started', count=count)
+                started.append(run)
         cls.save(started)
         cls.write(started, {'state': 'running'})
         for run in started:
@@ -1024,18 +1028,24 @@ class Run(Workflow, ModelSQL, ModelView):
         return started
 
     @classmethod
-    def _get_due_cycles(cls, date):
-        "Return the billing cycles due on date"
-        cycles = ['immediate']
-        if date.weekday() == 0:
-            cycles.append('weekly')
-        if date.day == 1:
-            cycles.append('monthly')
-        return cycles
+    def _get_due_profiles(cls, company, date):
+        "Return the billing profiles of company whose cycle is due on date"
+        pool = Pool()
+        Profile = pool.get('customer.billing.profile')
+        return Profile.search([
+                ('company', '=', company.id),
+                ['OR',
+                    ('cycle', '=', 'immediate'),
+                    [('cycle', '=', 'weekly'),
+                        ('cycle_day', '=', date.weekday())],
+                    [('cycle', '=', 'monthly'),
+                        ('cycle_day', '=', date.day)],
+                    ],
+                ])
 
     @classmethod
-    def _get_scheduled_reference(cls, cycle, date):
-        return '%s %s' % (cycle, date.isoformat())
+    def _get_scheduled_reference(cls, date):
+        return date.isoformat()
 
     @classmethod
     def resume_stalled(cls, delay=None):

