@@ -161,7 +161,8 @@ class Generator:
         from trytond.worker import run_task
         Queue = self.pool.get('ir.queue')
         with Transaction().start(self.database, 0) as transaction:
-            tasks = Queue.browse(task_ids)
+            # A worker may already have run some of them
+            tasks = Queue.search([('id', 'in', task_ids)])
             prints = [t for t in tasks
                 if t.data.get('method') == 'print_invoice']
             Queue.delete(prints)

@@ -128,8 +128,9 @@ def _clone_sales(template_ids, copies):
         "FROM sale_line l JOIN bench_line_map m ON l.id = m.old" % (
             ', '.join(columns), ', '.join('l.' + c for c in columns)))
     cursor.execute(
-        "INSERT INTO sale_line_account_tax (line, tax) "
-        "SELECT m.new, t.tax FROM sale_line_account_tax t "
+        'INSERT INTO "sale_line-account_tax" (id, line, tax) '
+        "SELECT nextval('\"sale_line-account_tax_id_seq\"'), m.new, t.tax "
+        'FROM "sale_line-account_tax" t '
         "JOIN bench_line_map m ON t.line = m.old")
 
 
