@@ -238,8 +238,9 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _item(cls, project, kind, origin, date, description, product,
-            quantity, unit_price, amount=None):
-        currency = project.project_currency or project.company.currency
+            quantity, unit_price, amount=None, currency=None):
+        if currency is None:
+            currency = project.project_currency or project.company.currency
         if amount is None:
             amount = Decimal(str(quantity)) * unit_price
         return {
@@ -314,21 +315,22 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
             sqlite_apply_types(query, [None, None, None, 'DATE', None])
         cursor.execute(*query)
         rows = cursor.fetchall()
-        roles = {r.id: r for r in Product.browse(list({
-                        r[2] for r in rows if r[2]}))}
+        # Rates and products are read once per role and package
+        roles = {r.id: (r.id, r.list_price_used or Decimal(0))
+            for r in Product.browse(list({r[2] for r in rows if r[2]}))}
+        packages = {}
+        for twork, package in twork2package.items():
+            packages[twork] = (package.name,
+                package.product.id if package.product else None,
+                package.list_price or Decimal(0))
         for line_id, twork, role_id, line_date, hours in rows:
-            package = twork2package[twork]
-            role = roles.get(role_id)
-            product = role or package.product
-            if role:
-                rate = role.list_price_used or Decimal(0)
-            else:
-                rate = package.list_price or Decimal(0)
-            hours = round(float(hours), 2)
+            name, product, rate = packages[twork]
+            if role_id in roles:
+                product, rate = roles[role_id]
             yield cls._item(project, 'timesheet',
                 'timesheet.line,%s' % line_id, line_date,
-                '%s %s' % (package.name, line_date),
-                product.id if product else None, hours, round_price(rate))
+                '%s %s' % (name, line_date), product,
+                round(float(hours), 2), round_price(rate))
 
     @classmethod
     def _unapproved_timesheets(cls, project):
@@ -353,13 +355,14 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
             sqlite_apply_types(query, [None, None, 'DATE', None])
         cursor.execute(*query)
         rows = cursor.fetchall()
-        types = {t.id: t for t in UnitType.browse(list({r[1] for r in rows}))}
+        types = {t.id: (t.name, t.product.id, t.unit_price)
+            for t in UnitType.browse(list({r[1] for r in rows}))}
         for unit_id, type_id, unit_date, billable in rows:
-            type_ = types[type_id]
+            name, product, unit_price = types[type_id]
             yield cls._item(project, 'service_unit',
                 'project.service.unit,%s' % unit_id, unit_date,
-                '%s %s' % (type_.name, unit_date), type_.product.id,
-                round(float(billable), 4), type_.unit_price)
+                '%s %s' % (name, unit_date), product,
+                round(float(billable), 4), unit_price)
 
     # Workflow
 
