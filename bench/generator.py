@@ -126,7 +126,6 @@ class Generator:
         from trytond.transaction import (
             Transaction, TransactionError, _TransactionLockError,
             _TransactionLockRecordsError)
-        from trytond.worker import run_task
         context = self._context(company) if company else {}
         context['_skip_warnings'] = True
         while True:
@@ -476,6 +475,7 @@ class Generator:
                 i += count + 1
             else:
                 i += 1
+
         def _tx():
             self.customers = []
             for start in range(0, len(specs), 500):
@@ -506,6 +506,7 @@ class Generator:
         Account = pool.get('customer.account')
         company = self.companies[0]
         fields_ = Profile._fields
+
         def _tx():
             vlist = []
             for code, name, grouping, cycle, bill_to in [
@@ -714,6 +715,7 @@ class Generator:
             for date in self._plan_dates(rng, 2):
                 plans.append(self.plan_invoice(rng, company, customer, date))
         plans.sort(key=lambda p: p['date'])
+
         def _tx():
             self.execute_plans(plans, self.today)
         self._run(_tx, company['id'])
@@ -732,6 +734,7 @@ class Generator:
         order = sorted(
             [s for s, w in SCENARIOS for _ in range(max(2, w // 2))],
             key=lambda s: s != 'credit_note')
+
         def _tx():
             bundles = []
             for scenario in order:
@@ -763,6 +766,7 @@ class Generator:
                     continue
                 delta = rng.randint(0, latest)
                 clones.append((bundle, customer, delta))
+
         def _tx():
             cloner.clone(clones)
             cloner.renumber(company['id'])
@@ -806,6 +810,7 @@ class Generator:
             if customer['account'] and 'customer_account' in Sale._fields:
                 values['customer_account'] = customer['account']
             vlist.append(values)
+
         def _tx():
             sales = []
             for start in range(0, len(vlist), 250):
@@ -832,6 +837,7 @@ class Generator:
         rng = random.Random(self.seed + 5)
         company = self.companies[0]
         services = [p for p in self.products if p['type'] == 'service']
+
         def _tx():
             people = Party.create([{'name': n} for n in
                     ['Pam Beesly', 'Jim Halpert', 'Dwight Schrute']])

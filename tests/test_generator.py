@@ -139,4 +139,3 @@ class GeneratorTestCase(unittest.TestCase):
                             ('company', '=', company['id']),
                             ('state', 'in', ['posted', 'paid']),
                             ]))
-

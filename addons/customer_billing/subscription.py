@@ -37,4 +37,3 @@ class Subscription(BillingObligationMixin, metaclass=PoolMeta):
         invoice = super()._get_invoice()
         self._set_billing_invoice(invoice)
         return invoice
-

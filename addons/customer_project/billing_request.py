@@ -765,4 +765,3 @@ class InvoiceLine(metaclass=PoolMeta):
     @classmethod
     def _get_origin(cls):
         return super()._get_origin() + ['project.billing.request.line']
-

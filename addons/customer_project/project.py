@@ -238,10 +238,11 @@ class Work(metaclass=PoolMeta):
             parent = work.parent
             if work.type != 'task' or not parent:
                 continue
-            if ((parent.start_date and work.start_date
-                        and work.start_date < parent.start_date)
-                    or (parent.end_date and work.end_date
-                        and work.end_date > parent.end_date)):
+            before_start = (parent.start_date and work.start_date
+                and work.start_date < parent.start_date)
+            after_end = (parent.end_date and work.end_date
+                and work.end_date > parent.end_date)
+            if before_start or after_end:
                 raise ProjectValidationError(gettext(
                         'customer_project.msg_package_outside_project',
                         package=work.rec_name, project=parent.rec_name))
@@ -766,8 +767,6 @@ class Copy(Wizard):
         return 'reload'
 
 
-
-
 class ReopenStart(ModelView):
     __name__ = 'project.work.customer_reopen.start'
 
@@ -791,4 +790,3 @@ class Reopen(Wizard):
 
     def end(self):
         return 'reload'
-

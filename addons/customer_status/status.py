@@ -774,4 +774,3 @@ class OpenStatus(Wizard):
 
     transition_received = transition_sales = transition_invoices = \
         transition_references = transition_collection = transition_pending
-
