@@ -46,7 +46,8 @@ def main():
     parser.add_argument('--only-cross', action='store_true')
     parser.add_argument('-k', dest='pattern', default=None,
         help="only test files whose name contains this")
-    parser.add_argument('-v', dest='verbosity', action='count', default=1)
+    parser.add_argument('-q', dest='verbosity', action='store_const', const=1,
+        default=2, help="dots instead of one line per test")
     args = parser.parse_args()
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()

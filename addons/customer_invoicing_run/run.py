@@ -779,10 +779,18 @@ class Run(Workflow, ModelSQL, ModelView):
                 invoices=run.invoice_count, failed=run.items_failed)
         cls.save(to_done)
         cls.done(to_done)
-        to_post = [r for r in to_done if r.post_invoices]
+        to_output = [r for r in to_done
+            if r.post_invoices or r.send_invoices]
+        if to_output:
+            cls.__queue__.output(to_output)
+
+    @classmethod
+    def output(cls, runs):
+        "Post and send the invoices of the runs as configured (queue task)"
+        to_post = [r for r in runs if r.post_invoices]
         if to_post:
             cls.post(to_post)
-        to_send = [r for r in to_done if r.send_invoices]
+        to_send = [r for r in runs if r.send_invoices]
         if to_send:
             cls.send(to_send)
 
@@ -868,11 +876,12 @@ class Run(Workflow, ModelSQL, ModelView):
                 channel='print', invoice=invoices[0].rec_name,
                 error=exception.message)
             return 0
-        Attachment.save([Attachment(
-                    resource=self,
-                    name='invoices-%s.%s' % (self.id, ext),
-                    type='data',
-                    data=content)])
+        Attachment.create([{
+                    'resource': str(self),
+                    'name': 'invoices-%s.%s' % (self.id, ext),
+                    'type': 'data',
+                    'data': content,
+                    }])
         return len(invoices)
 
     def _send_email(self, invoices):
@@ -923,8 +932,15 @@ class Run(Workflow, ModelSQL, ModelView):
         pool = Pool()
         Attachment = pool.get('ir.attachment')
         UBL = pool.get('edocument.ubl.invoice')
+        # an invoice keeps one UBL document even if its output is retried
+        stored = {a.resource for a in Attachment.search([
+                    ('resource', 'in', [str(i) for i in invoices]),
+                    ('name', 'like', '%.xml'),
+                    ])}
         attachments = []
         for invoice in invoices:
+            if invoice in stored:
+                continue
             try:
                 document = UBL(invoice)
                 data = document.render('2')
@@ -934,13 +950,14 @@ class Run(Workflow, ModelSQL, ModelView):
                     channel='ubl', invoice=invoice.rec_name,
                     error=getattr(exception, 'message', str(exception)))
                 continue
-            attachments.append(Attachment(
-                    resource=invoice,
-                    name='%s.xml' % (invoice.number or invoice.id),
-                    type='data',
-                    data=data))
-        Attachment.save(attachments)
-        return len(attachments)
+            attachments.append({
+                    'resource': str(invoice),
+                    'name': '%s.xml' % (invoice.number or invoice.id),
+                    'type': 'data',
+                    'data': data,
+                    })
+        Attachment.create(attachments)
+        return len(attachments) + len(stored)
 
     @classmethod
     @ModelView.button
@@ -1075,7 +1092,6 @@ class Run(Workflow, ModelSQL, ModelView):
                 stalled.append(cls(run_id))
         cls.resume(stalled)
         return stalled
-
 
 
 class RunParty(ModelSQL):
@@ -1516,4 +1532,3 @@ class ManualItem(ModelSQL, ModelView):
             if tax_ids:
                 taxes.extend(tax_ids)
         return taxes
-

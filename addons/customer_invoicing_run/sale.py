@@ -105,5 +105,3 @@ class RunItem(metaclass=PoolMeta):
         if str(self.source).startswith('sale.line,'):
             return str(self.source.sale)
         return super()._get_origin()
-
-
