@@ -38,12 +38,36 @@ def load_module_tests(loader, name, pattern):
     return suite
 
 
+def without_generic(suite):
+    """Drop the checks every ModuleTestCase inherits from Tryton.
+
+    They check the registration (views, depends, menus, access, rec names,
+    ...), which does not depend on the database backend; the checks a module
+    writes itself, the scenarios and tests/ are kept.
+    """
+    from trytond.modules.company.tests import CompanyTestMixin
+    from trytond.tests.test_tryton import ModuleTestCase
+    generic = {n for base in (ModuleTestCase, CompanyTestMixin)
+        for n in vars(base) if n.startswith('test')}
+    kept = unittest.TestSuite()
+    for test in suite:
+        if isinstance(test, unittest.TestSuite):
+            kept.addTest(without_generic(test))
+        elif not (isinstance(test, ModuleTestCase)
+                and test._testMethodName in generic
+                and test._testMethodName not in vars(type(test))):
+            kept.addTest(test)
+    return kept
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('modules', nargs='*')
     parser.add_argument('--no-cross', action='store_true',
         help="skip the cross-module tests in tests/")
     parser.add_argument('--only-cross', action='store_true')
+    parser.add_argument('--skip-generic', action='store_true',
+        help="skip the generic checks inherited from ModuleTestCase")
     parser.add_argument('-k', dest='pattern', default=None,
         help="only test files whose name contains this")
     parser.add_argument('-q', dest='verbosity', action='store_const', const=1,
@@ -57,6 +81,8 @@ def main():
     if not args.no_cross and not args.modules:
         suite.addTests(loader.discover(
                 os.path.join(ROOT, 'tests'), top_level_dir=ROOT))
+    if args.skip_generic:
+        suite = without_generic(suite)
     result = unittest.TextTestRunner(
         verbosity=args.verbosity, failfast=False).run(suite)
     sys.exit(not result.wasSuccessful())

@@ -132,6 +132,12 @@ def browser_unavailable():
         return f"sao web client not found in {support.SAO_ROOT}: " \
             "run scripts/setup"
     if support.is_postgresql():
+        # The browser tests exercise the web client, not the backend: they
+        # run in the SQLite pass of scripts/test, which keeps the PostgreSQL
+        # pass from building a database per module set with trytond-admin.
+        if os.environ.get('BROWSER_TEST_POSTGRESQL') != '1':
+            return ("browser tests run in the SQLite pass "
+                "(BROWSER_TEST_POSTGRESQL=1 runs them on PostgreSQL)")
         return support.postgresql_unavailable()
     return None
 
