@@ -150,7 +150,14 @@ class SelfServiceBrowserTest(BrowserTestCase):
             field = driver.find_element(By.NAME, name)
             field.clear()
             field.send_keys(value)
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+        page = driver.find_element(By.TAG_NAME, 'html')
         driver.find_element(By.ID, 'submit').click()
+        # The form posts and the server answers with a new page (the login
+        # checks an argon2 hash, which takes a while): wait until the old
+        # page is gone, or page_source may still return it.
+        WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
         self.wait_loaded()
 
     def wait_loaded(self, timeout=20):
