@@ -38,7 +38,7 @@ def load_module_tests(loader, name, pattern):
     return suite
 
 
-def without_generic(suite):
+def without_generic(suite, keep=False):
     """Drop the checks every ModuleTestCase inherits from Tryton.
 
     They check the registration (views, depends, menus, access, rec names,
@@ -52,8 +52,8 @@ def without_generic(suite):
     kept = unittest.TestSuite()
     for test in suite:
         if isinstance(test, unittest.TestSuite):
-            kept.addTest(without_generic(test))
-        elif not (isinstance(test, ModuleTestCase)
+            kept.addTest(without_generic(test, keep))
+        elif keep == (isinstance(test, ModuleTestCase)
                 and test._testMethodName in generic
                 and test._testMethodName not in vars(type(test))):
             kept.addTest(test)
@@ -68,6 +68,8 @@ def main():
     parser.add_argument('--only-cross', action='store_true')
     parser.add_argument('--skip-generic', action='store_true',
         help="skip the generic checks inherited from ModuleTestCase")
+    parser.add_argument('--only-generic', action='store_true',
+        help="only the generic checks inherited from ModuleTestCase")
     parser.add_argument('-k', dest='pattern', default=None,
         help="only test files whose name contains this")
     parser.add_argument('-q', dest='verbosity', action='store_const', const=1,
@@ -83,6 +85,8 @@ def main():
                 os.path.join(ROOT, 'tests'), top_level_dir=ROOT))
     if args.skip_generic:
         suite = without_generic(suite)
+    elif args.only_generic:
+        suite = without_generic(suite, keep=True)
     result = unittest.TextTestRunner(
         verbosity=args.verbosity, failfast=False).run(suite)
     sys.exit(not result.wasSuccessful())
