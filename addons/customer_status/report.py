@@ -1,8 +1,10 @@
 # This file is part of the customer_status module.
 import datetime as dt
+import shutil
 
 from dateutil.relativedelta import relativedelta
 
+from trytond.config import config
 from trytond.pool import Pool
 from trytond.report import Report
 from trytond.transaction import Transaction
@@ -10,6 +12,15 @@ from trytond.transaction import Transaction
 
 class StatusReport(Report):
     __name__ = 'customer_status.report'
+
+    @classmethod
+    def convert(cls, report, data, **kwargs):
+        "Keep the OpenDocument when LibreOffice is not there to make a PDF"
+        if (report.extension != report.template_extension
+                and not config.get('report', 'convert_command')
+                and not shutil.which('soffice')):
+            return report.template_extension, data
+        return super().convert(report, data, **kwargs)
 
     @classmethod
     def get_context(cls, records, header, data):
