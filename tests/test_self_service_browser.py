@@ -3,19 +3,22 @@
 In headless Chromium against a real trytond: a customer requests access, the
 staff creates its user (the emails go to a real SMTP server on loopback), the
 customer follows the emailed link, sets a password, logs in, sees its
-invoices and downloads one; the second customer's invoice is unreachable.
-Screenshots: artifacts/screenshots/self-service-*.png.
+invoices and downloads one as PDF; the second customer's invoice is
+unreachable.  Screenshots: artifacts/screenshots/self-service-*.png (and the
+downloaded self-service-invoice.pdf).
 
 The staff step runs in a child process (proteus) rather than in sao: the
 server runs outside test mode where trytond checks email domains in DNS,
 which is unreachable here.
 """
+import base64
+import os
 import re
 import time
 from urllib.parse import urlsplit
 
 from tests import support
-from tests.browser import BrowserTestCase
+from tests.browser import SCREENSHOTS, BrowserTestCase
 
 PASSWORD = 'Portal-Secret-42'
 
@@ -173,15 +176,26 @@ class SelfServiceBrowserTest(BrowserTestCase):
         return self.browser.driver.page_source
 
     def fetch(self, path):
-        "GET path with the browser's cookies; return (status, type, size)"
-        return self.browser.driver.execute_async_script(
-            'const done = arguments[arguments.length - 1];'
-            'fetch(arguments[0], {credentials: "same-origin"}).then('
-            'r => r.arrayBuffer().then(b => done('
-            '[r.status, r.headers.get("content-type"), b.byteLength])));',
-            self.portal + path)
+        """GET path with the browser's cookies; return (status, type,
+        content disposition, content)"""
+        status, type_, disposition, content = (
+            self.browser.driver.execute_async_script(
+                'const done = arguments[arguments.length - 1];'
+                'fetch(arguments[0], {credentials: "same-origin"}).then('
+                'r => r.blob().then(b => {'
+                'const reader = new FileReader();'
+                'reader.onload = () => done([r.status,'
+                'r.headers.get("content-type"),'
+                'r.headers.get("content-disposition"),'
+                'reader.result.split(",")[1] || ""]);'
+                'reader.readAsDataURL(b);}));',
+                self.portal + path))
+        return status, type_, disposition, base64.b64decode(content)
 
     def test_registration_to_invoice_download(self):
+        from trytond.modules.customer_self_service.tests.test_routes import (
+            pdf_text)
+        from trytond.tools import slugify
         driver = self.browser.driver
         data = self.setup_data
         alpha, beta = data['ALPHA'], data['BETA']
@@ -229,14 +243,29 @@ class SelfServiceBrowserTest(BrowserTestCase):
         self.assertIn(f'<td>{alpha["number"]}</td>', page)
         self.assertNotIn(f'<td>{beta["number"]}</td>', page)
         self.browser.screenshot('self-service-invoices')
-        status, type_, size = self.fetch(
+        status, type_, disposition, content = self.fetch(
             f'/invoices/{alpha["invoice"]}/download')
         self.assertEqual(status, 200)
-        self.assertGreater(size, 1000)
+        self.assertEqual(type_, 'application/pdf')
+        self.assertIn(
+            'filename="%s.pdf"' % slugify('Invoice-' + alpha['number']),
+            disposition)
+        # The PDF of its own invoice (Tryton's invoice report)
+        self.assertTrue(content.startswith(b'%PDF-'), content[:100])
+        text = pdf_text(content)
+        self.assertIn(alpha['number'], text)
+        self.assertIn('Alpha Trading', text)
+        self.assertIn('100.00', text)
+        self.assertNotIn('Beta Industries', text)
+        with open(os.path.join(SCREENSHOTS, 'self-service-invoice.pdf'),
+                'wb') as fp:
+            fp.write(content)
 
         # The second customer's invoice is unreachable
-        status, _, _ = self.fetch(f'/invoices/{beta["invoice"]}/download')
+        status, _, _, content = self.fetch(
+            f'/invoices/{beta["invoice"]}/download')
         self.assertEqual(status, 404)
+        self.assertFalse(content.startswith(b'%PDF'))
         driver.get(self.portal + f'/invoices/{beta["invoice"]}/download')
         self.wait_loaded()
         self.browser.screenshot('self-service-other-invoice-denied')

@@ -27,3 +27,7 @@ class PrimaryAccountError(ValidationError):
 
 class PortalError(SelfServiceError):
     "An error shown on a portal page"
+
+
+class PDFError(PortalError):
+    "The PDF of a document can not be produced"

@@ -5,7 +5,6 @@
 /<database>/customer_portal/ served by trytond itself."""
 import datetime
 import hmac
-import mimetypes
 import os
 from decimal import Decimal
 from functools import wraps
@@ -26,6 +25,8 @@ from trytond.protocols.wrappers import (
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wsgi import app
+
+from .exceptions import PDFError
 
 SESSION_COOKIE = 'css_session'
 CSRF_COOKIE = 'css_csrf'
@@ -477,23 +478,28 @@ def pending(request, pool, user):
 
 @app.route(PREFIX + '/invoices/<int:invoice>/download', methods=['GET'])
 @with_pool
-@with_transaction()
+# Not read-only: like Tryton's print, the first rendering of the report of an
+# issued invoice is stored on the invoice
+@with_transaction(readonly=False)
 @portal_page('portal_invoice_pdf')
 def invoice_download(request, pool, user, invoice):
-    "Return the invoice report of an invoice of the user, else 404"
+    "Return the PDF of the invoice report of an invoice of the user, else 404"
     Invoice = pool.get('account.invoice')
-    InvoiceReport = pool.get('account.invoice', type='report')
-    if not Invoice.search(
-            [('id', '=', invoice)] + _invoice_domain(user), limit=1):
+    records = Invoice.search(
+        [('id', '=', invoice)] + _invoice_domain(user), limit=1)
+    if not records:
         abort(HTTPStatus.NOT_FOUND)
-    ext, content, _, name = InvoiceReport.execute([invoice], {})
-    filename = f'{name}.{ext}'.replace('"', '')
-    response = Response(bytes(content), mimetype=(
-            mimetypes.guess_type(filename)[0] or 'application/octet-stream'))
+    invoice, = records
+    try:
+        filename, content = invoice.get_css_pdf()
+    except PDFError as e:
+        return render(request, pool, 'message.html', "Invoice", user=user,
+            status=HTTPStatus.SERVICE_UNAVAILABLE, error=e.message,
+            links=[(_base(pool) + '/invoices', "Invoices")])
+    response = Response(content, mimetype='application/pdf')
     response.headers['Content-Disposition'] = (
         f'attachment; filename="{filename}"')
-    response.headers['Cache-Control'] = 'no-store'
-    response.headers['X-Content-Type-Options'] = 'nosniff'
+    _secure_headers(response)
     return response
 
 

@@ -6,6 +6,7 @@ import datetime
 import re
 from decimal import Decimal
 from http import HTTPStatus
+from io import BytesIO
 from urllib.parse import parse_qs, urlsplit
 
 from trytond import config
@@ -17,9 +18,17 @@ from trytond.modules.customer_self_service.tests.smtp_server import (
 from trytond.pool import Pool
 from trytond.tests import test_tryton
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.tools import slugify
 from trytond.transaction import Transaction, TransactionError
 
 PASSWORD = 'Portal-Secret-42'
+
+
+def pdf_text(content):
+    "Return the text of the pages of the PDF content"
+    from pypdf import PdfReader
+    return '\n'.join(
+        page.extract_text() for page in PdfReader(BytesIO(content)).pages)
 
 
 def create_customer_invoices(company, name, code, amounts):
@@ -76,9 +85,8 @@ def create_customer_invoices(company, name, code, amounts):
     return party, user, invoices
 
 
-class CustomerSelfServiceRouteTestCase(RouteTestCase):
-    "Test Customer Self Service portal routes"
-    module = 'customer_self_service'
+class PortalTestMixin:
+    "Set up the database of a RouteTestCase and use the portal"
 
     @classmethod
     def setUpClass(cls):
@@ -94,6 +102,34 @@ class CustomerSelfServiceRouteTestCase(RouteTestCase):
                     e.fix(extras)
                     continue
             break
+
+    def url(self, path):
+        return f'/{self.db_name}/customer_portal{path}'
+
+    def assertPDFOf(self, content, number, party, amount):
+        "Assert content is the PDF of the invoice of the number"
+        self.assertTrue(content.startswith(b'%PDF-'), content[:100])
+        text = pdf_text(content)
+        self.assertIn(number, text)
+        self.assertIn(party, text)
+        self.assertIn(amount, text)
+
+    def csrf(self, client, path='/login'):
+        response = client.get(self.url(path))
+        page = response.get_data(as_text=True)
+        match = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+        self.assertTrue(match, page)
+        return match.group(1)
+
+    def login(self, client, login, password=PASSWORD):
+        token = self.csrf(client)
+        return client.post(self.url('/login'), data={
+                'csrf': token, 'login': login, 'password': password})
+
+
+class CustomerSelfServiceRouteTestCase(PortalTestMixin, RouteTestCase):
+    "Test Customer Self Service portal routes"
+    module = 'customer_self_service'
 
     @classmethod
     def setUpDatabase(cls):
@@ -130,21 +166,6 @@ class CustomerSelfServiceRouteTestCase(RouteTestCase):
             pool.get('web.user').delete([delta_user])
             cls.delta_id = delta.id
             cls.delta_invoice_number = delta_invoices[0].number
-
-    def url(self, path):
-        return f'/{self.db_name}/customer_portal{path}'
-
-    def csrf(self, client, path='/login'):
-        response = client.get(self.url(path))
-        page = response.get_data(as_text=True)
-        match = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
-        self.assertTrue(match, page)
-        return match.group(1)
-
-    def login(self, client, login, password=PASSWORD):
-        token = self.csrf(client)
-        return client.post(self.url('/login'), data={
-                'csrf': token, 'login': login, 'password': password})
 
     def test_login_failures_reveal_nothing(self):
         "Wrong password and unknown login give the same answer"
@@ -194,11 +215,16 @@ class CustomerSelfServiceRouteTestCase(RouteTestCase):
         page = client.get(self.url('/pending')).get_data(as_text=True)
         self.assertEqual(page.count('class="invoice"'), 2)
 
+        # The invoice report of its own invoice, as PDF
         response = client.get(
             self.url(f'/invoices/{self.alpha_invoices[0]}/download'))
         self.assertEqual(response.status_code, HTTPStatus.OK)
-        self.assertIn('attachment', response.headers['Content-Disposition'])
-        self.assertGreater(len(response.get_data()), 1000)
+        self.assertEqual(response.mimetype, 'application/pdf')
+        self.assertEqual(response.headers['Content-Disposition'],
+            'attachment; filename="%s.pdf"' % slugify(
+                'Invoice-' + self.alpha_numbers[0]))
+        self.assertPDFOf(response.get_data(),
+            self.alpha_numbers[0], "Alpha", "100.00")
 
         # Guessed and tampered ids are not found
         for invoice in [self.beta_invoice, 999999, 0]:
@@ -210,6 +236,43 @@ class CustomerSelfServiceRouteTestCase(RouteTestCase):
 
         page = client.get(self.url('/projects'))
         self.assertEqual(page.status_code, HTTPStatus.FORBIDDEN)
+
+    def test_invoice_pdf_unavailable(self):
+        "Without a working conversion the download answers a clear error"
+        client = self.client()
+        self.login(client, 'beta')
+        previous = config.get('report', 'convert_command')
+        config.set('report', 'convert_command',
+            '/nonexistent/soffice --convert-to pdf %(input_path)s')
+        try:
+            response = client.get(
+                self.url(f'/invoices/{self.beta_invoice}/download'))
+        finally:
+            if previous is None:
+                # Back to Tryton's default command
+                config._config.remove_option('report', 'convert_command')
+                config._cache_clear()
+            else:
+                config.set('report', 'convert_command', previous)
+        self.assertEqual(
+            response.status_code, HTTPStatus.SERVICE_UNAVAILABLE,
+            response.get_data(as_text=True))
+        self.assertEqual(response.mimetype, 'text/html')
+        self.assertIn(
+            f'The PDF of invoice "{self.beta_invoice_number}" cannot be '
+            'produced at the moment', response.get_data(as_text=True))
+
+        # Another customer's invoice is still not found, PDF or not
+        response = client.get(
+            self.url(f'/invoices/{self.alpha_invoices[0]}/download'))
+        self.assertEqual(response.status_code, HTTPStatus.NOT_FOUND)
+
+        # Once the conversion works again, the PDF is served
+        response = client.get(
+            self.url(f'/invoices/{self.beta_invoice}/download'))
+        self.assertEqual(response.status_code, HTTPStatus.OK)
+        self.assertPDFOf(response.get_data(),
+            self.beta_invoice_number, "Beta", "200.00")
 
     def test_session_tampering_and_logout(self):
         "A forged session is refused; logout ends the session"
