@@ -75,7 +75,8 @@ def render(request, pool, template, title, user=None, status=200,
     content = _loader.load(template).generate(**values).render('html')
     page = _loader.load('layout.html').generate(
         title=title, content=Markup(content), error=error, info=info,
-        has_projects=_has_projects(pool), **values).render(
+        has_projects=_has_projects(pool),
+        has_service_units=_has_service_units(pool), **values).render(
             'html', doctype='html5')
     response = Response(
         page, status=status, content_type='text/html; charset=utf-8')
@@ -101,12 +102,21 @@ def _redirect(pool, path):
     return response
 
 
-def _has_projects(pool):
+def _has_model(pool, name):
     try:
-        pool.get('project.work')
+        pool.get(name)
     except KeyError:
         return False
     return True
+
+
+def _has_projects(pool):
+    return _has_model(pool, 'project.work')
+
+
+def _has_service_units(pool):
+    "Whether customer_project is activated"
+    return _has_model(pool, 'project.service.unit')
 
 
 def _session_user(request, pool):
@@ -503,6 +513,14 @@ def invoice_download(request, pool, user, invoice):
     return response
 
 
+def _project_domain(user):
+    "The domain of the projects the portal user may see"
+    return [
+        ('type', '=', 'project'),
+        ('party', 'in', [p.id for p in user.css_parties]),
+        ]
+
+
 @app.route(PREFIX + '/projects', methods=['GET'])
 @with_pool
 @with_transaction()
@@ -511,12 +529,12 @@ def projects(request, pool, user):
     if not _has_projects(pool):
         abort(HTTPStatus.NOT_FOUND)
     Work = pool.get('project.work')
-    works = Work.search([
-            ('type', '=', 'project'),
-            ('party', 'in', [p.id for p in user.css_parties]),
-            ], order=[('name', 'ASC')], limit=200)
+    works = Work.search(_project_domain(user),
+        order=[('name', 'ASC'), ('id', 'ASC')], limit=200)
     return render(request, pool, 'projects.html', "Projects", user=user,
-        works=[_work_row(w) for w in works])
+        works=[_work_row(w) for w in works],
+        units=('portal_service_units' in user.css_type.capabilities
+            and _has_service_units(pool)))
 
 
 def _work_row(work):
@@ -524,11 +542,68 @@ def _work_row(work):
     effort = getattr(work, 'total_effort', None)
     progress = getattr(work, 'total_progress', None)
     return {
+        'id': work.id,
         'name': work.rec_name,
         'status': work.status.rec_name if work.status else '',
         'effort': '%.2f' % (effort.total_seconds() / 3600) if effort else '',
         'progress': '%.0f %%' % (progress * 100) if progress else '',
         }
+
+
+# The service units shown at most, the most recent first
+UNIT_LIMIT = 500
+
+
+@app.route(PREFIX + '/service-units', methods=['GET'])
+@with_pool
+@with_transaction()
+@portal_page('portal_service_units')
+def service_units(request, pool, user):
+    """The service units of the projects of the user, per project; the
+    project parameter restricts them to one of its projects, else 404"""
+    if not _has_service_units(pool):
+        abort(HTTPStatus.NOT_FOUND)
+    Work = pool.get('project.work')
+    Unit = pool.get('project.service.unit')
+    Lang = pool.get('ir.lang')
+    domain = _project_domain(user)
+    project = request.args.get('project')
+    if project is not None:
+        if not project.isdigit():
+            abort(HTTPStatus.NOT_FOUND)
+        domain.append(('id', '=', int(project)))
+    works = Work.search(domain, order=[('name', 'ASC'), ('id', 'ASC')],
+        limit=200)
+    if project is not None and not works:
+        abort(HTTPStatus.NOT_FOUND)
+    units = Unit.search([
+            ('project', 'in', [w.id for w in works]),
+            ], order=[('date', 'DESC'), ('id', 'DESC')],
+        limit=UNIT_LIMIT)
+    lang = Lang.get()
+    rows = {w.id: [] for w in works}
+    # Reading billable_quantity of the instances computes it for all the
+    # units in one query (Tryton's read of function fields)
+    for unit in units:
+        rows[unit.project.id].append({
+                'id': unit.id,
+                'type': unit.type.rec_name,
+                'date': lang.strftime(unit.date),
+                'quantity': _quantity(lang, unit.quantity),
+                'billable': _quantity(lang, unit.billable_quantity),
+                })
+    return render(request, pool, 'service_units.html', "Service units",
+        user=user, projects=[(w, rows[w.id]) for w in works],
+        truncated=len(units) == UNIT_LIMIT, project=project)
+
+
+def _quantity(lang, value):
+    "Format the quantity with at most 4 decimals, without trailing zeros"
+    text = lang.format_number(value or 0, digits=4)
+    point = lang.decimal_point
+    if point in text:
+        text = text.rstrip('0').rstrip(point)
+    return text
 
 
 DETAIL_FIELDS = [

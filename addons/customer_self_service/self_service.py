@@ -19,7 +19,8 @@ CSS_STATUSES = [
 # Portal capabilities granted by a CSS type, in menu order
 CAPABILITIES = [
     'portal_dashboard', 'portal_invoices', 'portal_invoice_pdf',
-    'portal_pending', 'portal_projects', 'portal_details']
+    'portal_pending', 'portal_projects', 'portal_service_units',
+    'portal_details']
 
 
 class Type(DeactivableMixin, ModelSQL, ModelView):
@@ -35,6 +36,10 @@ class Type(DeactivableMixin, ModelSQL, ModelView):
     portal_pending = fields.Boolean("Pending Bills")
     portal_projects = fields.Boolean(
         "Projects", help="Only when the project module is activated.")
+    portal_service_units = fields.Boolean(
+        "Service Units",
+        help="The service units of the projects of the customer, "
+        "only when the customer project module is activated.")
     portal_details = fields.Boolean(
         "Change Details",
         help="Let the user propose changes of its details to the staff.")
@@ -77,6 +82,10 @@ class Type(DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def default_portal_projects(cls):
+        return False
+
+    @classmethod
+    def default_portal_service_units(cls):
         return False
 
     @classmethod
