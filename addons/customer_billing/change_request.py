@@ -3,9 +3,11 @@
 import json
 import re
 
+from stdnum import iban
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, Workflow, fields
+from trytond.model import (
+    ModelSQL, ModelView, Workflow, fields, sequence_ordered)
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
@@ -16,6 +18,7 @@ from .exceptions import ChangeRequestError, DuplicatePartyWarning
 PROPOSED = [
     'name', 'email', 'phone', 'website', 'street', 'postal_code', 'city',
     'country', 'tax_identifier_type', 'tax_identifier']
+PROPOSED_LINES = ['addresses', 'contact_mechanisms', 'bank_accounts']
 
 
 class PartyChangeRequest(Workflow, ModelSQL, ModelView):
@@ -55,6 +58,19 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
     tax_identifier_type = fields.Selection(
         'get_identifier_types', "Tax Identifier Type", states=_states)
     tax_identifier = fields.Char("Tax Identifier", states=_states)
+    addresses = fields.One2Many(
+        'party.change.request.address', 'request', "Other Addresses",
+        states=_states,
+        help="The addresses to add to the party or to change on it.")
+    contact_mechanisms = fields.One2Many(
+        'party.change.request.contact_mechanism', 'request',
+        "Other Contact Mechanisms", states=_states,
+        help="The contact mechanisms to add to the party "
+        "or to change on it.")
+    bank_accounts = fields.One2Many(
+        'party.change.request.bank_account', 'request', "Bank Accounts",
+        states=_states,
+        help="The bank accounts the party owns.")
     customer = fields.Boolean(
         "Customer", states=_states,
         help="Open a customer account for the party.")
@@ -224,7 +240,7 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _from_values(cls, kind, values, party=None, origin=None):
-        allowed = set(PROPOSED) | {
+        allowed = set(PROPOSED) | set(PROPOSED_LINES) | {
             'customer', 'billing_profile', 'account_code', 'supplier',
             'supplier_payment_term', 'company'}
         for name in values:
@@ -324,7 +340,7 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
                                 p.rec_name for p in duplicates[:5])))
 
     def _get_duplicates(self):
-        "Return the parties with the same name or tax identifier"
+        "Return the parties with the same name, tax identifier or IBAN"
         pool = Pool()
         Party = pool.get('party.party')
         Identifier = pool.get('party.identifier')
@@ -339,6 +355,10 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
                     identifier.compute_fields().get('code_compact', code),
                     re.sub(r'[\W_]', '', code).upper()})
             domain.append(('identifiers.code_compact', 'in', codes))
+        numbers = [iban.compact(l.number) for l in self.bank_accounts]
+        if numbers:
+            domain.append(
+                ('bank_accounts.numbers.number_compact', 'in', numbers))
         if not domain:
             return []
         parties = Party.search(['OR'] + domain, limit=10)
@@ -361,6 +381,14 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
             'tax_identifier_type': identifier.type if identifier else None,
             'tax_identifier': identifier.code if identifier else None,
             'customer_accounts': [a.code for a in party.customer_accounts],
+            'addresses': [[
+                    a.street, a.postal_code, a.city,
+                    a.country.code if a.country else None]
+                for a in party.addresses],
+            'contact_mechanisms': [
+                [m.type, m.value] for m in party.contact_mechanisms],
+            'bank_accounts': [
+                a.iban or a.rec_name for a in party.bank_accounts],
             }
 
     def _get_identifier(self, party):
@@ -392,6 +420,7 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
         Mechanism = pool.get('party.contact_mechanism')
         Identifier = pool.get('party.identifier')
         Account = pool.get('customer.account')
+        BankAccount = pool.get('bank.account')
 
         if self.name and self.name != party.name:
             party.name = self.name
@@ -407,6 +436,8 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
                     setattr(address, fname, getattr(self, fname))
             address.save()
 
+        Address.save([l.get_address(party) for l in self.addresses])
+
         mechanisms = []
         for type_ in ['email', 'phone', 'website']:
             value = getattr(self, type_)
@@ -416,7 +447,11 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
                 party=party, type=type_)
             mechanism.value = value
             mechanisms.append(mechanism)
+        mechanisms.extend(
+            l.get_contact_mechanism(party) for l in self.contact_mechanisms)
         Mechanism.save(mechanisms)
+
+        BankAccount.save(self._get_bank_accounts(party))
 
         if self.tax_identifier:
             identifier = self._get_identifier(party) or Identifier(
@@ -432,3 +467,162 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
                         company=self.company,
                         profile=self.billing_profile,
                         code=self.account_code or party.code)])
+
+    def _get_bank_accounts(self, party):
+        "Return the bank accounts to save for the proposed numbers"
+        pool = Pool()
+        Number = pool.get('bank.account.number')
+        lines = {iban.compact(l.number): l for l in self.bank_accounts}
+        # an active IBAN is unique: the party joins the owners of its account
+        existing = {n.number_compact: n.account for n in Number.search([
+                    ('type', '=', 'iban'),
+                    ('number_compact', 'in', list(lines)),
+                    ])}
+        accounts = []
+        for compact, line in lines.items():
+            account = existing.get(compact)
+            if account is None:
+                accounts.append(line.get_bank_account(party))
+            elif party not in account.owners:
+                account.owners += (party,)
+                accounts.append(account)
+        return accounts
+
+
+class _RequestLineMixin(sequence_ordered()):
+    __slots__ = ()
+    request = fields.Many2One(
+        'party.change.request', "Request", required=True, ondelete='CASCADE')
+
+    # the name of the field naming the party's record to change
+    _changed_record = None
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('request')
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        if cls._changed_record:
+            cls._check_changed_record(lines)
+
+    @classmethod
+    def _check_changed_record(cls, lines):
+        "Check the changed record of the lines belongs to the request party"
+        for line in lines:
+            record = getattr(line, cls._changed_record)
+            if record and record.party != line.request.party:
+                raise ChangeRequestError(gettext(
+                        'customer_billing.msg_change_request_other_party',
+                        record=record.rec_name,
+                        request=line.request.rec_name))
+
+
+class ChangeRequestAddress(_RequestLineMixin, ModelSQL, ModelView):
+    "An address proposed by a party change request"
+    __name__ = 'party.change.request.address'
+    _changed_record = 'address'
+
+    address = fields.Many2One(
+        'party.address', "Address", ondelete='SET NULL',
+        domain=[
+            ('party', '=', Eval('_parent_request', {}).get('party', -1)),
+            ],
+        help="The address of the party to change.\n"
+        "Leave empty to add a new address.")
+    street = fields.Text("Street")
+    postal_code = fields.Char("Postal Code")
+    city = fields.Char("City")
+    country = fields.Many2One('country.country', "Country")
+    invoice = fields.Boolean("Invoice", help="Use the address for invoices.")
+
+    def get_address(self, party):
+        "Return the address of party with the proposed values"
+        pool = Pool()
+        Address = pool.get('party.address')
+        address = self.address or Address(party=party)
+        for fname in ['street', 'postal_code', 'city', 'country']:
+            if getattr(self, fname) or not self.address:
+                setattr(address, fname, getattr(self, fname))
+        address.invoice = self.invoice
+        return address
+
+
+class ChangeRequestContactMechanism(_RequestLineMixin, ModelSQL, ModelView):
+    "A contact mechanism proposed by a party change request"
+    __name__ = 'party.change.request.contact_mechanism'
+    _changed_record = 'contact_mechanism'
+
+    contact_mechanism = fields.Many2One(
+        'party.contact_mechanism', "Contact Mechanism", ondelete='SET NULL',
+        domain=[
+            ('party', '=', Eval('_parent_request', {}).get('party', -1)),
+            ],
+        help="The contact mechanism of the party to change.\n"
+        "Leave empty to add a new one.")
+    type = fields.Selection('get_types', "Type", required=True, sort=False)
+    value = fields.Char("Value", required=True)
+    invoice = fields.Boolean(
+        "Invoice", help="Send the invoices to this contact.")
+
+    @classmethod
+    def get_types(cls):
+        pool = Pool()
+        Mechanism = pool.get('party.contact_mechanism')
+        return Mechanism.fields_get(['type'])['type']['selection']
+
+    @classmethod
+    def default_type(cls):
+        return 'email'
+
+    def get_contact_mechanism(self, party):
+        "Return the contact mechanism of party with the proposed values"
+        pool = Pool()
+        Mechanism = pool.get('party.contact_mechanism')
+        mechanism = self.contact_mechanism or Mechanism(party=party)
+        mechanism.type = self.type
+        mechanism.value = self.value
+        mechanism.invoice = self.invoice
+        return mechanism
+
+
+class ChangeRequestBankAccount(_RequestLineMixin, ModelSQL, ModelView):
+    "A bank account proposed by a party change request"
+    __name__ = 'party.change.request.bank_account'
+
+    number = fields.Char(
+        "IBAN", required=True,
+        help="The IBAN of the bank account.\n"
+        "An account with the same IBAN gets the party as owner.")
+    bank = fields.Many2One('bank', "Bank", ondelete='RESTRICT')
+    currency = fields.Many2One(
+        'currency.currency', "Currency", ondelete='RESTRICT')
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('number') and iban.is_valid(values['number']):
+            values['number'] = iban.format(values['number'])
+        return values
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        if 'number' in field_names:
+            for line in lines:
+                if not iban.is_valid(line.number):
+                    raise ChangeRequestError(gettext(
+                            'customer_billing.msg_change_request_iban_invalid',
+                            number=line.number,
+                            request=line.request.rec_name))
+
+    def get_bank_account(self, party):
+        "Return a new bank account of party with the proposed IBAN"
+        pool = Pool()
+        Account = pool.get('bank.account')
+        Number = pool.get('bank.account.number')
+        return Account(
+            owners=[party], bank=self.bank, currency=self.currency,
+            numbers=[Number(type='iban', number=self.number)])

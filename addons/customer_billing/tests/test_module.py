@@ -99,6 +99,27 @@ class CustomerBillingTestCase(CompanyTestMixin, ModuleTestCase):
             with self.assertRaises(ChangeRequestError):
                 Request.propose_modification(party, {'colour': 'red'})
 
+            # several addresses, contacts and bank accounts as lists of values
+            request = Request.propose_creation({
+                    'name': "Initech",
+                    'addresses': [{'city': 'Austin'}, {'city': 'Dallas'}],
+                    'contact_mechanisms': [
+                        {'type': 'email', 'value': 'a@initech.example'},
+                        {'type': 'phone', 'value': '+3221234567'}],
+                    'bank_accounts': [{'number': 'gb82west12345698765432'}],
+                    })
+            self.assertEqual(
+                [a.city for a in request.addresses], ['Austin', 'Dallas'])
+            self.assertEqual(len(request.contact_mechanisms), 2)
+            self.assertEqual(
+                request.bank_accounts[0].number,
+                'GB82 WEST 1234 5698 7654 32')
+            with self.assertRaises(ChangeRequestError):
+                Request.propose_creation({
+                        'name': "Bad Bank",
+                        'bank_accounts': [{'number': 'GB00WEST1234'}],
+                        })
+
     @with_transaction()
     def test_obligations_third_party_invoice(self):
         "Test subscriptions and projects bill an authorised third party"
