@@ -1,14 +1,22 @@
-"""Bulk cloning of ORM-built document bundles on PostgreSQL.
+"""Bulk cloning of ORM-built rows on PostgreSQL.
 
-Used by :class:`bench.generator.Generator` (see its docstring): a *bundle* is
-every row the ORM inserted in the ``account*`` tables while one invoice was
-created, posted, paid, reconciled ...  For a table, the rows of a bundle are
-the id range ``(before, after]`` (one process, id sequences), so a clone of
-rank ``k`` of the bundle is the same range moved to a reserved id block:
-``new_id = old_id - before - 1 + block + k * span``.
-Only the document tables (``account_invoice*``, ``account_move*``,
-``account_tax_line*``) are cloned; the journal periods the ORM would create
-for the moves' periods are added afterwards.
+Used by :class:`bench.generator.Generator` (see its docstring).  The ORM
+creates a record once (with everything its modules add to it); the rows it
+inserted are captured as an id range ``(before, after]`` per table (one
+process, id sequences) and cloned with one ``INSERT ... SELECT`` per table:
+a clone of rank ``k`` is the same range moved to a reserved id block,
+``new_id = old_id - before - 1 + block + k * span``; foreign keys and
+``model,id`` references into the captured rows are moved the same way.
+
+:class:`RecordCloner` clones records of any table (customers: parties,
+addresses, contact mechanisms, multi-values, customer accounts ...) with
+per-clone values given for some columns.  :class:`BundleCloner` clones
+document *bundles*: every row the ORM inserted in the ``account*`` tables
+while one invoice was created, posted, paid, reconciled ..., for another
+customer and shifted in time; only the document tables
+(``account_invoice*``, ``account_move*``, ``account_tax_line*``) are
+cloned and the journal periods the ORM would create for the moves' periods
+are added afterwards.
 """
 import contextlib
 import re
@@ -21,11 +29,11 @@ def _quote(name):
     return '"%s"' % name.replace('"', '""')
 
 
-class BundleCloner:
+class _Cloner:
+    "Capture the rows the ORM inserts and clone them (see module docstring)"
 
-    def __init__(self, generator):
-        self.generator = generator
-        self.template = generator.customers[0]
+    def __init__(self, pool):
+        self.pool = pool
         self._tables = None
         self._columns = {}
         self._fks = None
@@ -34,6 +42,10 @@ class BundleCloner:
     def cursor(self):
         from trytond.transaction import Transaction
         return Transaction().connection.cursor()
+
+    def _table_filter(self):
+        "SQL condition on c.relname of the tables to capture"
+        return 'TRUE'
 
     def tables(self):
         if self._tables is None:
@@ -44,11 +56,8 @@ class BundleCloner:
                 "JOIN pg_attribute a ON a.attrelid = c.oid "
                 "AND a.attname = 'id' "
                 "WHERE c.relkind = 'r' AND n.nspname = current_schema() "
-                "AND (c.relname LIKE 'account_invoice%%' "
-                "OR c.relname LIKE 'account_move%%' "
-                "OR c.relname LIKE 'account_tax_line%%')")
-            self._tables = sorted(r for r, in cursor
-                if not r.startswith('account_move_template'))
+                f"AND ({self._table_filter()})")
+            self._tables = sorted(r for r, in cursor)
         return self._tables
 
     def max_ids(self):
@@ -95,7 +104,7 @@ class BundleCloner:
 
     def _models(self):
         return {cls._table: name
-            for name, cls in self.generator.pool.iterobject()
+            for name, cls in self.pool.iterobject()
             if getattr(cls, '_table', None)}
 
     def _reference_columns(self, table, ranges, bundle_range, models):
@@ -158,39 +167,21 @@ class BundleCloner:
                 (sequence, first + count - 1))
         return first
 
-    def clone(self, clones):
-        """Insert the clones: a list of (bundle, customer, delta days)."""
+    def _fill(self, table, columns, rows):
+        "(Re)create the temporary table of the clones' values"
         cursor = self.cursor
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS bench_clone "
-            "(k INTEGER, party INTEGER, address INTEGER, account INTEGER, "
-            "delta INTEGER)")
-        by_bundle = {}
-        for bundle, customer, delta in clones:
-            by_bundle.setdefault(id(bundle), (bundle, []))[1].append(
-                (customer, delta))
-        models = self._models()
-        for bundle, rows in by_bundle.values():
-            cursor.execute("TRUNCATE bench_clone")
-            with cursor.copy("COPY bench_clone FROM STDIN") as copy:
-                for k, (customer, delta) in enumerate(rows):
-                    copy.write_row((k, customer['id'], customer['address'],
-                            customer['account'], delta))
-            self._clone_bundle(bundle, len(rows), models)
-        cursor.execute("DROP TABLE bench_clone")
-        # The ORM creates a journal period for each journal and period
-        # that receives a move
-        cursor.execute(
-            "INSERT INTO account_journal_period "
-            "(journal, period, state, create_uid, create_date) "
-            "SELECT DISTINCT m.journal, m.period, 'open', 0, "
-            "CURRENT_TIMESTAMP FROM account_move m "
-            "WHERE NOT EXISTS (SELECT 1 FROM account_journal_period jp "
-            "WHERE jp.journal = m.journal AND jp.period = m.period)")
-        for table in self.tables():
-            cursor.execute(f"ANALYZE {_quote(table)}")
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TEMP TABLE {table} (%s)" % ', '.join(
+                f'{_quote(n)} {t}' for n, t in columns))
+        with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
-    def _clone_bundle(self, bundle, count, models):
+    def _clone(self, bundle, count, models, special, source):
+        """Insert count clones of the bundle's rows, one per row of the
+        temporary table source (alias p, rank p.k); special(table, name,
+        type_, column, names) returns the expression of a column or None.
+        Return the offsets: {table: (before, after, offset, span)}."""
         cursor = self.cursor
         ranges = bundle['ranges']
         fks = self.foreign_keys()
@@ -206,14 +197,6 @@ class BundleCloner:
                 f"AND {expression} <= {after} "
                 f"THEN {expression} + {offset} + p.k * {span} "
                 f"ELSE {expression} END")
-        template = self.template
-        customer_values = {
-            'party_party': (template['id'], 'p.party'),
-            'party_address': (template['address'], 'p.address'),
-            }
-        if template.get('account'):
-            customer_values['customer_account'] = (
-                template['account'], 'p.account')
         for table in self._order(ranges):
             before, after, offset, span = offsets[table]
             references = self._reference_columns(
@@ -227,20 +210,9 @@ class BundleCloner:
                     expr = f"t.id + {offset} + p.k * {span}"
                 elif target in ranges:
                     expr = remap(column, target)
-                elif target in customer_values:
-                    value, param = customer_values[target]
-                    expr = (f"CASE WHEN {column} = {value} THEN {param} "
-                        f"ELSE {column} END")
-                elif target == 'account_period' and 'date' in names:
-                    expr = ("(SELECT pp.id FROM account_period pp "
-                        "JOIN account_fiscalyear fy "
-                        "ON fy.id = pp.fiscalyear "
-                        "WHERE fy.company = t.company "
-                        "AND pp.type = 'standard' "
-                        "AND pp.start_date <= t.date + p.delta "
-                        "AND pp.end_date >= t.date + p.delta)")
-                elif type_ == 'date' and name not in NO_SHIFT:
-                    expr = f"{column} + p.delta"
+                elif (expr := special(table, name, type_, column, names)
+                        ) is not None:
+                    pass
                 elif name in references:
                     expr = column
                     for model in references[name]:
@@ -258,8 +230,120 @@ class BundleCloner:
                 f"INSERT INTO {_quote(table)} "
                 f"({', '.join(_quote(n) for n in names)}) "
                 f"SELECT {', '.join(expressions)} "
-                f"FROM {_quote(table)} t CROSS JOIN bench_clone p "
+                f"FROM {_quote(table)} t CROSS JOIN {source} p "
                 f"WHERE t.id > {before} AND t.id <= {after}")
+        return offsets
+
+
+class RecordCloner(_Cloner):
+    """Clone the rows the ORM inserted (in any table) for a record.
+
+    ``columns`` are the (name, SQL type) of the per-clone values and
+    ``overrides`` ``{table: {column: SQL expression}}`` their use: the
+    expressions read the template row as ``t`` and the clone's values as
+    ``p`` (``p.k`` is the clone's rank)."""
+
+    def __init__(self, pool, columns, overrides):
+        super().__init__(pool)
+        self.value_columns = [('k', 'INTEGER')] + list(columns)
+        self.overrides = overrides
+
+    def _table_filter(self):
+        # Not the queue, whose tasks run (or are deleted) after the
+        # transaction, nor the sessions and caches of trytond
+        return ("c.relname NOT IN ('ir_queue', 'ir_session', "
+            "'ir_cache', 'ir_session_wizard')")
+
+    def clone(self, bundle, rows):
+        """Clone the bundle once per row of rows (tuples of the values of
+        ``columns``) and return {table: [id of the clone of the first
+        captured row, ...]} in the order of rows."""
+        for table, overrides in self.overrides.items():
+            missing = set(overrides) - {n for n, _ in self.columns(table)}
+            if missing:
+                raise ValueError(f"no column {sorted(missing)} in {table}")
+        models = self._models()
+        self._fill('bench_record', self.value_columns,
+            ((k, *row) for k, row in enumerate(rows)))
+
+        def special(table, name, type_, column, names):
+            return self.overrides.get(table, {}).get(name)
+        offsets = self._clone(
+            bundle, len(rows), models, special, 'bench_record')
+        self.cursor.execute("DROP TABLE bench_record")
+        for table in offsets:
+            self.cursor.execute(f"ANALYZE {_quote(table)}")
+        return {table: [before + 1 + offset + k * span
+                for k in range(len(rows))]
+            for table, (before, after, offset, span) in offsets.items()}
+
+
+class BundleCloner(_Cloner):
+
+    def __init__(self, generator):
+        super().__init__(generator.pool)
+        self.generator = generator
+        self.template = generator.customers[0]
+
+    def _table_filter(self):
+        return ("(c.relname LIKE 'account_invoice%%' "
+            "OR c.relname LIKE 'account_move%%' "
+            "OR c.relname LIKE 'account_tax_line%%') "
+            "AND c.relname NOT LIKE 'account_move_template%%'")
+
+    def clone(self, clones):
+        """Insert the clones: a list of (bundle, customer, delta days)."""
+        cursor = self.cursor
+        by_bundle = {}
+        for bundle, customer, delta in clones:
+            by_bundle.setdefault(id(bundle), (bundle, []))[1].append(
+                (customer, delta))
+        models = self._models()
+        template = self.template
+        customer_values = {
+            'party_party': (template['id'], 'p.party'),
+            'party_address': (template['address'], 'p.address'),
+            }
+        if template.get('account'):
+            customer_values['customer_account'] = (
+                template['account'], 'p.account')
+
+        def special(table, name, type_, column, names):
+            target = self.foreign_keys().get((table, name))
+            if target in customer_values:
+                value, param = customer_values[target]
+                return (f"CASE WHEN {column} = {value} THEN {param} "
+                    f"ELSE {column} END")
+            elif target == 'account_period' and 'date' in names:
+                return ("(SELECT pp.id FROM account_period pp "
+                    "JOIN account_fiscalyear fy "
+                    "ON fy.id = pp.fiscalyear "
+                    "WHERE fy.company = t.company "
+                    "AND pp.type = 'standard' "
+                    "AND pp.start_date <= t.date + p.delta "
+                    "AND pp.end_date >= t.date + p.delta)")
+            elif type_ == 'date' and name not in NO_SHIFT:
+                return f"{column} + p.delta"
+        columns = [('k', 'INTEGER'), ('party', 'INTEGER'),
+            ('address', 'INTEGER'), ('account', 'INTEGER'),
+            ('delta', 'INTEGER')]
+        for bundle, rows in by_bundle.values():
+            self._fill('bench_clone', columns, (
+                    (k, c['id'], c['address'], c['account'], delta)
+                    for k, (c, delta) in enumerate(rows)))
+            self._clone(bundle, len(rows), models, special, 'bench_clone')
+        cursor.execute("DROP TABLE bench_clone")
+        # The ORM creates a journal period for each journal and period
+        # that receives a move
+        cursor.execute(
+            "INSERT INTO account_journal_period "
+            "(journal, period, state, create_uid, create_date) "
+            "SELECT DISTINCT m.journal, m.period, 'open', 0, "
+            "CURRENT_TIMESTAMP FROM account_move m "
+            "WHERE NOT EXISTS (SELECT 1 FROM account_journal_period jp "
+            "WHERE jp.journal = m.journal AND jp.period = m.period)")
+        for table in self.tables():
+            cursor.execute(f"ANALYZE {_quote(table)}")
 
     # -- renumbering -------------------------------------------------------
 

@@ -26,7 +26,15 @@ Everything is driven by ``random.Random(seed)``: the same seed and scale give
 the same documents and amounts (dates are relative to ``today``).
 
 Small scales use the ORM only (SQLite or PostgreSQL).  On PostgreSQL, from
-:data:`BULK_THRESHOLD` customers on, the invoice history is built from
+:data:`BULK_THRESHOLD` customers on, the first customer (and its customer
+account) is created through the ORM and every row the ORM inserted for it,
+in any table (party, address, contact mechanism, payment term multi-value
+... whatever the activated modules add), is cloned with one
+``INSERT ... SELECT`` per table for the other customers with their own
+name, code (from the party sequence), address, e-mail, payment term and
+customer account code and profile (:class:`bench.bulk.RecordCloner`);
+headquarters are then set with one ``UPDATE``.  The invoice history is
+built from
 *bundles*: for each of a few dozen scenarios one invoice is created, posted,
 paid, reconciled ... through the ORM for a template customer; every row the
 ORM inserted in the ``account_*`` tables for it is then cloned with one
@@ -35,12 +43,16 @@ sequences advanced), references (foreign keys and ``model,id`` references
 inside the bundle), the customer (party, address, customer account) and
 dates (period recomputed).  Moves, invoices and reconciliations are finally
 renumbered in date order from their sequences, whose next numbers are
-updated, so the database is what the ORM would have left.
+updated, so the database is what the ORM would have left.  From
+:data:`BIG_CUSTOMER_SCALE` customers on, the second customer gets invoices
+until it has :data:`BIG_CUSTOMER_LINES` receivable lines
+(``--big-customer LINES``).
 """
 import argparse
 import datetime as dt
 import logging
 import random
+import re
 import sys
 import time
 from collections import defaultdict
@@ -49,6 +61,10 @@ from decimal import Decimal
 logger = logging.getLogger('bench.generator')
 
 BULK_THRESHOLD = 50
+# From this scale on, the bulk path gives one customer (the second) about
+# this many receivable lines (the status of one big customer)
+BIG_CUSTOMER_SCALE = 10_000
+BIG_CUSTOMER_LINES = 50_000
 HISTORY_DAYS = 365
 CENT = Decimal('0.01')
 
@@ -88,13 +104,18 @@ class Generator:
 
     ``log`` receives progress messages; ``bulk`` forces (True) or forbids
     (False) the bulk path (default: PostgreSQL and scale >= BULK_THRESHOLD).
+    ``big_customer_lines`` (bulk path only; default
+    :data:`BIG_CUSTOMER_LINES` from :data:`BIG_CUSTOMER_SCALE` customers on,
+    else 0) gives the second customer invoices until it has at least that
+    many receivable lines.
     Unless ``strict``, a failure of an optional step (second company, sales,
     projects) is logged and recorded in the summary's ``errors`` instead of
     aborting.
     """
 
     def __init__(self, database, scale, seed=1, today=None,
-            invoices_per_customer=None, bulk=None, log=None, strict=True):
+            invoices_per_customer=None, bulk=None, log=None, strict=True,
+            big_customer_lines=None):
         from trytond import backend
         self.database = database
         self.scale = int(scale)
@@ -111,6 +132,13 @@ class Generator:
         if invoices_per_customer is None:
             invoices_per_customer = 48 if bulk else 6
         self.invoices_per_customer = invoices_per_customer
+        if big_customer_lines is None:
+            big_customer_lines = (BIG_CUSTOMER_LINES
+                if bulk and self.scale >= BIG_CUSTOMER_SCALE else 0)
+        elif big_customer_lines and not bulk:
+            raise ValueError("a big customer needs the bulk path")
+        self.big_customer_lines = big_customer_lines
+        self.big_customer = None
         self.log = log or logger.info
         self.timings = {}
         self.strict = strict
@@ -441,6 +469,7 @@ class Generator:
     # -- customers ---------------------------------------------------------
 
     def create_customers(self):
+        from trytond.transaction import Transaction
         pool = self.pool
         Party = pool.get('party.party')
         has_hq = 'headquarter' in Party._fields
@@ -477,18 +506,27 @@ class Generator:
                 i += 1
 
         def _tx():
-            self.customers = []
-            for start in range(0, len(specs), 500):
-                parties = Party.create(specs[start:start + 500])
-                self.customers.extend({
-                        'id': p.id, 'address': p.addresses[0].id,
-                        'payment_term': s['customer_payment_term'],
-                        'account': None, 'headquarter': None,
-                        } for p, s in zip(parties, specs[start:start + 500]))
+            if self.bulk:
+                self.customers = self._create_customers_bulk(specs)
+            else:
+                self.customers = []
+                for start in range(0, len(specs), 500):
+                    parties = Party.create(specs[start:start + 500])
+                    self.customers.extend(self._customer(p, s)
+                        for p, s in zip(parties, specs[start:start + 500]))
             for index, hq_index in branches.items():
                 self.customers[index]['headquarter'] = (
                     self.customers[hq_index]['id'])
-            if has_hq and branches:
+            if has_hq and branches and self.bulk:
+                cursor = Transaction().connection.cursor()
+                cursor.execute(
+                    "UPDATE party_party p SET headquarter = v.hq "
+                    "FROM unnest(%s::INTEGER[], %s::INTEGER[]) "
+                    "AS v (id, hq) WHERE p.id = v.id", (
+                        [self.customers[i]['id'] for i in branches],
+                        [self.customers[h]['id']
+                            for h in branches.values()]))
+            elif has_hq and branches:
                 by_hq = defaultdict(list)
                 for index, hq_index in branches.items():
                     by_hq[self.customers[hq_index]['id']].append(
@@ -499,6 +537,75 @@ class Generator:
                 Party.write(*args)
         self._run(_tx, company['id'])
         self.branches = len(branches)
+
+    @staticmethod
+    def _customer(party, spec):
+        return {'id': party.id, 'address': party.addresses[0].id,
+            'payment_term': spec['customer_payment_term'],
+            'account': None, 'headquarter': None}
+
+    def _create_customers_bulk(self, specs):
+        """Create the first customer through the ORM and clone every row
+        it inserted (party, address, contact mechanism, payment term
+        multi-value ... whatever the activated modules add) for the others
+        with their own name, code, address, e-mail and payment term."""
+        from .bulk import RecordCloner
+        pool = self.pool
+        Party = pool.get('party.party')
+        cloner = RecordCloner(pool, [
+                ('name', 'VARCHAR'), ('code', 'VARCHAR'),
+                ('code_alnum', 'VARCHAR'), ('code_digit', 'BIGINT'),
+                ('street', 'VARCHAR'), ('postal_code', 'VARCHAR'),
+                ('city', 'VARCHAR'), ('email', 'VARCHAR'),
+                ('payment_term', 'INTEGER')], {
+                'party_party': {'name': 'p.name', 'code': 'p.code',
+                    'code_alnum': 'p.code_alnum',
+                    'code_digit': 'p.code_digit'},
+                # street is a Function field over street_unstructured
+                'party_address': {'street_unstructured': 'p.street',
+                    'postal_code': 'p.postal_code', 'city': 'p.city'},
+                'party_contact_mechanism': {'value': 'p.email',
+                    'value_compact': 'p.email'},
+                'party_party_payment_term': {
+                    'customer_payment_term': 'p.payment_term'},
+                })
+        with cloner.capture() as bundle:
+            party, = Party.create(specs[:1])
+        tables = set(bundle['ranges'])
+        expected = {'party_party', 'party_address', 'party_contact_mechanism'}
+        if not expected <= tables:
+            raise ValueError(f"customer rows not captured: {sorted(tables)}")
+        self._check_single(bundle, cloner)
+        customers = [self._customer(party, specs[0])]
+        sequence = Party._code_sequence()
+        rows = []
+        for spec in specs[1:]:
+            address, = spec['addresses'][0][1]
+            email, = spec['contact_mechanisms'][0][1]
+            code = sequence.get() if sequence else None
+            digits = re.sub(r'\D', '', code or '')[-18:]
+            rows.append((spec['name'], code,
+                    re.sub(r'[\W_]', '', code) if code else None,
+                    int(digits) if digits else None,
+                    address['street'], address['postal_code'],
+                    address['city'], email['value'],
+                    spec['customer_payment_term']))
+        ids = cloner.clone(bundle, rows)
+        for spec, party_id, address_id in zip(specs[1:],
+                ids['party_party'], ids['party_address']):
+            customers.append({'id': party_id, 'address': address_id,
+                    'payment_term': spec['customer_payment_term'],
+                    'account': None, 'headquarter': None})
+        return customers
+
+    @staticmethod
+    def _check_single(bundle, cloner):
+        "The overridden tables must have one row per record"
+        for table in cloner.overrides:
+            before, after = bundle['ranges'].get(table, (0, 0))
+            if after - before != 1:
+                raise ValueError(
+                    f"{after - before} rows in {table} for one record")
 
     def create_billing(self):
         pool = self.pool
@@ -536,12 +643,32 @@ class Generator:
                         'party': customer['id'], 'profile': profile.id,
                         'company': company['id'], 'start_date': self.start,
                         'state': 'active'})
-            for start in range(0, len(vlist), 1000):
-                accounts = Account.create(vlist[start:start + 1000])
-                for customer, account in zip(
-                        self.customers[start:start + 1000], accounts):
-                    customer['account'] = account.id
+            if self.bulk:
+                ids = self._create_accounts_bulk(vlist)
+            else:
+                ids = []
+                for start in range(0, len(vlist), 1000):
+                    ids.extend(a.id
+                        for a in Account.create(vlist[start:start + 1000]))
+            for customer, account_id in zip(self.customers, ids):
+                customer['account'] = account_id
         self._run(_tx, company['id'])
+
+    def _create_accounts_bulk(self, vlist):
+        """Create the first customer account through the ORM and clone its
+        rows for the other customers; return the ids in vlist's order."""
+        from .bulk import RecordCloner
+        Account = self.pool.get('customer.account')
+        cloner = RecordCloner(self.pool, [('code', 'VARCHAR'),
+                ('party', 'INTEGER'), ('profile', 'INTEGER')], {
+                'customer_account': {'code': 'p.code', 'party': 'p.party',
+                    'profile': 'p.profile'}})
+        with cloner.capture() as bundle:
+            account, = Account.create(vlist[:1])
+        self._check_single(bundle, cloner)
+        ids = cloner.clone(bundle, [(v['code'], v['party'], v['profile'])
+                for v in vlist[1:]])
+        return [account.id] + ids['customer_account']
 
     # -- invoice plans -----------------------------------------------------
 
@@ -723,6 +850,8 @@ class Generator:
     # -- bulk path (PostgreSQL) --------------------------------------------
 
     def create_invoices_bulk(self):
+        from trytond.transaction import Transaction
+
         from .bulk import BundleCloner
         rng = random.Random(self.seed + 2)
         company = self.companies[0]
@@ -747,25 +876,43 @@ class Generator:
                     self.execute_plans([plan], self.today)
                 bundle.update(scenario=scenario, span=span)
                 bundles.append(bundle)
+            cursor = Transaction().connection.cursor()
+            for bundle in bundles:
+                cursor.execute(
+                    "SELECT COUNT(*) FROM account_move_line l "
+                    "JOIN account_account a ON a.id = l.account "
+                    "JOIN account_account_type t ON t.id = a.type "
+                    "WHERE t.receivable AND l.id > %s AND l.id <= %s",
+                    bundle['ranges'].get('account_move_line', (0, 0)))
+                bundle['receivable_lines'], = cursor.fetchone()
             return bundles
         bundles = self._run(_tx, company['id'])
         weights = dict(SCENARIOS)
         per_bundle = defaultdict(int)
         for s in order:
             per_bundle[s] += 1
+        bundle_weights = [weights[b['scenario']] / per_bundle[b['scenario']]
+            for b in bundles]
+        big = self.customers[1] if (
+            self.big_customer_lines and len(self.customers) > 1) else None
         clones = []
         for customer in self.customers[1:]:
             count = max(1, round(rng.gauss(self.invoices_per_customer,
                         self.invoices_per_customer / 4)))
-            for _ in range(count):
-                bundle = rng.choices(bundles, [
-                        weights[b['scenario']] / per_bundle[b['scenario']]
-                        for b in bundles])[0]
+            lines = 0
+            while (lines < self.big_customer_lines if customer is big
+                    else count):
+                count -= 1
+                bundle = rng.choices(bundles, bundle_weights)[0]
                 latest = HISTORY_DAYS - bundle['span']
                 if latest < 0:
                     continue
                 delta = rng.randint(0, latest)
                 clones.append((bundle, customer, delta))
+                lines += bundle['receivable_lines']
+            if customer is big:
+                self.big_customer = {
+                    'id': customer['id'], 'receivable_lines': lines}
 
         def _tx():
             cloner.clone(clones)
@@ -899,6 +1046,7 @@ class Generator:
             'database': self.database, 'scale': self.scale,
             'seed': self.seed, 'bulk': self.bulk,
             'customers': len(self.customers), 'branches': self.branches,
+            'big_customer': self.big_customer,
             'invoices': invoices, 'receivable_lines': receivable_lines,
             'timings': self.timings, 'errors': self.errors,
             }
@@ -915,6 +1063,10 @@ def main(argv=None):
     parser.add_argument('--bulk', dest='bulk', action='store_true',
         default=None)
     parser.add_argument('--no-bulk', dest='bulk', action='store_false')
+    parser.add_argument('--big-customer', type=int, default=None,
+        metavar='LINES', help="receivable lines of the second customer "
+        f"(bulk only; default {BIG_CUSTOMER_LINES} from scale "
+        f"{BIG_CUSTOMER_SCALE}, else 0)")
     args = parser.parse_args(argv)
     from trytond import config
     if args.config:
@@ -922,6 +1074,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     generator = Generator(args.database, args.scale, seed=args.seed,
         invoices_per_customer=args.invoices_per_customer, bulk=args.bulk,
+        big_customer_lines=args.big_customer,
         log=lambda m: print(m, file=sys.stderr, flush=True))
     try:
         summary = generator.run()
