@@ -351,6 +351,8 @@ def change_password(request, pool, user):
         elif password != request.form.get('confirm'):
             error = gettext(
                 'customer_self_service.msg_portal_password_mismatch')
+        elif password == current:
+            error = gettext('customer_self_service.msg_portal_password_same')
         else:
             try:
                 User.validate_password(password, [user])

@@ -93,6 +93,15 @@ class User(metaclass=PoolMeta):
         return users[0] if users else None
 
     @classmethod
+    def check_password(cls, password, hash_):
+        # A portal user created by Create User Record has no password until
+        # it follows the link of its email: refuse instead of failing on the
+        # missing hash (TypeError of the hasher)
+        if not hash_:
+            return False, None
+        return super().check_password(password, hash_)
+
+    @classmethod
     def css_authenticate(cls, login, password):
         """Authenticate a portal user by login or email with web_user's
         rate limited authentication"""

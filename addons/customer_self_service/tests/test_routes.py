@@ -393,6 +393,41 @@ class CustomerSelfServiceRouteTestCase(PortalTestMixin, RouteTestCase):
             WebUser.write([user], {'password': PASSWORD})
             transaction.commit()
 
+    def test_set_password_link_expired(self):
+        "An expired link sets nothing; the user still has no password"
+        pool = Pool(DB_NAME)
+        with Transaction().start(DB_NAME, 1) as transaction:
+            WebUser = pool.get('web.user')
+            Party = pool.get('party.party')
+            alpha = Party(self.alpha_id)
+            # As created by Create User Record: no password, change required
+            user, = WebUser.create([{
+                        'email': 'alpha3@example.com', 'login': 'alpha3',
+                        'party': alpha.id, 'css_type': alpha.css_type.id,
+                        'css_password_change': True}])
+            user.set_reset_password_token()
+            user.reset_password_token_expire = (
+                datetime.datetime.now() - datetime.timedelta(seconds=1))
+            user.save()
+            url = user.get_email_reset_password_url()
+            transaction.commit()
+        query = parse_qs(urlsplit(url).query)
+        client = self.client()
+        csrf = self.csrf(client, '/set-password?' + urlsplit(url).query)
+        response = client.post(self.url('/set-password'), data={
+                'csrf': csrf, 'email': query['email'][0],
+                'token': query['token'][0],
+                'password': 'New-Secret-77', 'confirm': 'New-Secret-77'})
+        self.assertEqual(response.status_code, HTTPStatus.BAD_REQUEST)
+        self.assertIn('invalid or has expired',
+            response.get_data(as_text=True))
+        with Transaction().start(DB_NAME, 0):
+            user, = pool.get('web.user').search([('login', '=', 'alpha3')])
+            self.assertFalse(user.password_hash)
+            self.assertTrue(user.css_password_change)
+        response = self.login(client, 'alpha3', 'New-Secret-77')
+        self.assertEqual(response.status_code, HTTPStatus.UNAUTHORIZED)
+
     def test_first_login_reset_and_rate_limit(self):
         "Staff set password must be changed; reset; login rate limit"
         pool = Pool(DB_NAME)
@@ -410,20 +445,42 @@ class CustomerSelfServiceRouteTestCase(PortalTestMixin, RouteTestCase):
         client = self.client()
         response = self.login(client, 'alpha2', 'Staff-Given-123')
         self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
-        response = client.get(self.url('/invoices'))
-        self.assertTrue(response.location.endswith('/change-password'))
+        # Every page, even a form post, leads to the password change
+        for path in ['/', '/invoices',
+                f'/invoices/{self.alpha_invoices[0]}/download', '/details']:
+            response = client.get(self.url(path))
+            self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+            self.assertTrue(response.location.endswith('/change-password'))
         csrf = self.csrf(client, '/change-password')
+        response = client.post(self.url('/details'), data={
+                'csrf': csrf, 'name': "Alpha", 'city': "Elsewhere"})
+        self.assertTrue(response.location.endswith('/change-password'))
         data = {'csrf': csrf, 'current': 'wrong', 'password': 'Mine-12345',
             'confirm': 'Mine-12345'}
         response = client.post(self.url('/change-password'), data=data)
         self.assertEqual(response.status_code, HTTPStatus.BAD_REQUEST)
         self.assertIn('current password is wrong',
             response.get_data(as_text=True))
-        data['current'] = 'Staff-Given-123'
+        # Keeping the temporary password is not a change
+        data.update(current='Staff-Given-123', password='Staff-Given-123',
+            confirm='Staff-Given-123')
+        response = client.post(self.url('/change-password'), data=data)
+        self.assertEqual(response.status_code, HTTPStatus.BAD_REQUEST)
+        self.assertIn('must differ from the current one',
+            response.get_data(as_text=True))
+        response = client.get(self.url('/invoices'))
+        self.assertTrue(response.location.endswith('/change-password'))
+        data.update(password='Mine-12345', confirm='Mine-12345')
         response = client.post(self.url('/change-password'), data=data)
         self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
         response = client.get(self.url('/invoices'))
         self.assertEqual(response.status_code, HTTPStatus.OK)
+        with Transaction().start(DB_NAME, 0):
+            user, = pool.get('web.user').search([('login', '=', 'alpha2')])
+            self.assertFalse(user.css_password_change)
+            # The temporary password no longer matches
+            self.assertFalse(pool.get('web.user').check_password(
+                    'Staff-Given-123', user.password_hash)[0])
 
         # Reset answers the same for known and unknown logins
         smtp = SMTPServer()
