@@ -393,18 +393,24 @@ class CustomerSelfServiceRouteTestCase(PortalTestMixin, RouteTestCase):
             WebUser.write([user], {'password': PASSWORD})
             transaction.commit()
 
+    def create_alpha_user(self, login, **values):
+        "Create another portal user of Alpha"
+        pool = Pool()
+        WebUser = pool.get('web.user')
+        alpha = pool.get('party.party')(self.alpha_id)
+        user, = WebUser.create([{
+                    'email': f'{login}@example.com', 'login': login,
+                    'party': alpha.id, 'css_type': alpha.css_type.id,
+                    **values}])
+        return user
+
     def test_set_password_link_expired(self):
         "An expired link sets nothing; the user still has no password"
         pool = Pool(DB_NAME)
         with Transaction().start(DB_NAME, 1) as transaction:
-            WebUser = pool.get('web.user')
-            Party = pool.get('party.party')
-            alpha = Party(self.alpha_id)
             # As created by Create User Record: no password, change required
-            user, = WebUser.create([{
-                        'email': 'alpha3@example.com', 'login': 'alpha3',
-                        'party': alpha.id, 'css_type': alpha.css_type.id,
-                        'css_password_change': True}])
+            user = self.create_alpha_user(
+                'alpha3', css_password_change=True)
             user.set_reset_password_token()
             user.reset_password_token_expire = (
                 datetime.datetime.now() - datetime.timedelta(seconds=1))
@@ -432,14 +438,8 @@ class CustomerSelfServiceRouteTestCase(PortalTestMixin, RouteTestCase):
         "Staff set password must be changed; reset; login rate limit"
         pool = Pool(DB_NAME)
         with Transaction().start(DB_NAME, 1) as transaction:
-            WebUser = pool.get('web.user')
-            Party = pool.get('party.party')
-            alpha = Party(self.alpha_id)
             # A password set by the staff must be changed
-            user, = WebUser.create([{
-                        'email': 'alpha2@example.com', 'login': 'alpha2',
-                        'party': alpha.id, 'css_type': alpha.css_type.id,
-                        'password': 'Staff-Given-123'}])
+            user = self.create_alpha_user('alpha2', password='Staff-Given-123')
             self.assertTrue(user.css_password_change)
             transaction.commit()
         client = self.client()
