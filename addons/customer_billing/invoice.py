@@ -1,6 +1,7 @@
 # This file is part of Tryton.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 from collections import defaultdict
+from decimal import Decimal
 
 from sql import Null
 
@@ -161,20 +162,24 @@ class Invoice(metaclass=PoolMeta):
     @classmethod
     def _check_billing(cls, invoices):
         "Check the invoices may be issued to their party"
+        invoices = [i for i in invoices if i.type == 'out']
+        # the invoices checked together count for each other
+        batch = defaultdict(Decimal)
         for invoice in invoices:
-            if invoice.type != 'out':
-                continue
             date = invoice.invoice_date
             account = invoice.customer_account
             if account:
                 account.check_billable(date)
             for customer, amount in invoice._get_third_party_amounts().items():
+                key = (customer, invoice.party)
+                batch[key] += amount
                 customer.check_third_party(
-                    invoice.party, amount=amount, date=date)
+                    invoice.party, amount=batch[key], date=date,
+                    exclude=invoices)
 
     def _get_third_party_amounts(self):
         "Return the untaxed amount billed to the party per customer"
-        amounts = defaultdict(int)
+        amounts = defaultdict(Decimal)
         for line in self.line_lines:
             customer = line.originating_customer or self.originating_customer
             if (customer and customer != self.party

@@ -115,10 +115,16 @@ class Party(metaclass=PoolMeta):
                         party=party.rec_name,
                         headquarter=party.headquarter.rec_name))
 
-    def check_third_party(self, third_party, amount=None, date=None):
-        "Raise ThirdPartyError unless third_party may be billed for self"
+    def check_third_party(
+            self, third_party, amount=None, date=None, exclude=None):
+        """Raise ThirdPartyError unless third_party may be billed for self
+
+        amount is added to the amount already billed to third_party for self
+        within the validity of each authorisation (the invoices of exclude
+        are not counted) and compared with its maximum."""
         pool = Pool()
         Date = pool.get('ir.date')
+        Authorization = pool.get('customer.third_party.authorization')
         if date is None:
             date = Date.today()
         authorizations = [a for a in self.third_party_authorizations
@@ -128,13 +134,17 @@ class Party(metaclass=PoolMeta):
                     'customer_billing.msg_third_party_not_authorized',
                     third_party=third_party.rec_name,
                     party=self.rec_name, date=date))
-        if amount is not None and all(
-                a.max_amount is not None and amount > a.max_amount
-                for a in authorizations):
-            max_amount = max(a.max_amount for a in authorizations)
+        limited = [a for a in authorizations if a.max_amount is not None]
+        if amount is None or len(limited) < len(authorizations):
+            return
+        billed = Authorization.get_billed_amounts(limited, exclude=exclude)
+        if all(billed[a.id] + amount > a.max_amount for a in limited):
+            authorization = max(
+                limited, key=lambda a: a.max_amount - billed[a.id])
             raise ThirdPartyError(gettext(
                     'customer_billing.msg_third_party_max_amount',
-                    amount=amount, max_amount=max_amount,
+                    amount=amount, billed=billed[authorization.id],
+                    max_amount=authorization.max_amount,
                     third_party=third_party.rec_name,
                     party=self.rec_name))
 
@@ -213,8 +223,15 @@ class ThirdPartyAuthorization(ModelSQL, ModelView):
             ])
     max_amount = fields.Numeric(
         "Maximum Amount", digits=(16, 2),
-        help="The maximum amount of an obligation billed to the third party."
-        "\nLeave empty for no limit.")
+        help="The maximum untaxed amount billed to the third party "
+        "for the customer within the validity dates.\n"
+        "Leave empty for no limit.")
+    billed_amount = fields.Function(fields.Numeric(
+            "Billed Amount", digits=(16, 2),
+            help="The untaxed amount of the validated and posted invoices "
+            "issued to the third party for the customer "
+            "within the validity dates."),
+        'get_billed_amount')
 
     @classmethod
     def __setup__(cls):
@@ -234,6 +251,53 @@ class ThirdPartyAuthorization(ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         return f'{self.customer.rec_name} → {self.third_party.rec_name}'
+
+    @classmethod
+    def get_billed_amount(cls, authorizations, name):
+        return cls.get_billed_amounts(authorizations)
+
+    @classmethod
+    def get_billed_amounts(cls, authorizations, exclude=None):
+        """Return the untaxed amount billed under each authorisation
+
+        It sums the lines of the validated, posted and paid customer invoices
+        (credit notes subtract) issued to the third party with the customer
+        as originating customer and dated within the validity dates."""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        cursor = Transaction().connection.cursor()
+        authorization = cls.__table__()
+        invoice = Invoice.__table__()
+        line = InvoiceLine.__table__()
+
+        amounts = {a.id: Decimal(0) for a in authorizations}
+        where = (invoice.type == 'out') & invoice.state.in_(
+            ['validated', 'posted', 'paid'])
+        if exclude:
+            where &= ~invoice.id.in_([int(i) for i in exclude])
+        query = authorization.join(invoice, condition=(
+                invoice.party == authorization.third_party)
+            & (invoice.invoice_date >= Coalesce(
+                    authorization.start_date, dt.date.min))
+            & (invoice.invoice_date <= Coalesce(
+                    authorization.end_date, dt.date.max))
+            ).join(line, condition=(line.invoice == invoice.id)
+            & (Coalesce(line.originating_customer,
+                    invoice.originating_customer)
+                == authorization.customer)
+            & (line.type == 'line'))
+        for sub_ids in grouped_slice(list(amounts), 500):
+            cursor.execute(*query.select(
+                    authorization.id, Sum(line.quantity * line.unit_price),
+                    where=where & fields.SQL_OPERATORS['in'](
+                        authorization.id, sub_ids),
+                    group_by=authorization.id))
+            for authorization_id, amount in cursor:
+                if amount is not None:
+                    amounts[authorization_id] = Decimal(str(amount)
+                        ).quantize(Decimal('0.01'))
+        return amounts
 
     def is_valid(self, date):
         return ((not self.start_date or self.start_date <= date)

@@ -1,6 +1,7 @@
 # This file is part of Tryton.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
+from decimal import Decimal
 
 from trytond.modules.account.tests.test_module import create_chart
 from trytond.modules.company.tests import (
@@ -77,6 +78,99 @@ class CustomerBillingTestCase(CompanyTestMixin, ModuleTestCase):
                 account.check_billable(dt.date(2026, 6, 1))
             with self.assertRaises(ThirdPartyError):
                 account.get_invoice_party(payer, dt.date(2026, 6, 1))
+
+    @with_transaction()
+    def test_third_party_billed_amounts(self):
+        "Test the cumulative amount billed under third-party authorisations"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Authorization = pool.get('customer.third_party.authorization')
+        Invoice = pool.get('account.invoice')
+        Account = pool.get('account.account')
+        Journal = pool.get('account.journal')
+        company = create_company()
+        with set_company(company):
+            create_chart(company)
+            receivable, = Account.search([
+                    ('type.receivable', '=', True)], limit=1)
+            revenue, = Account.search([
+                    ('type.revenue', '=', True), ('closed', '=', False),
+                    ], limit=1)
+            journal, = Journal.search([('type', '=', 'revenue')], limit=1)
+            customer, other, payer = Party.create([
+                    {'name': "Customer"}, {'name': "Other"},
+                    {'name': "Payer", 'addresses': [('create', [{}])]}])
+            march, open_ = Authorization.create([{
+                        'customer': customer.id, 'third_party': payer.id,
+                        'start_date': dt.date(2026, 3, 1),
+                        'end_date': dt.date(2026, 3, 31),
+                        'max_amount': Decimal(100),
+                        }, {
+                        'customer': other.id, 'third_party': payer.id,
+                        }])
+
+            def invoice(date, state, lines, origin=customer):
+                return {
+                    'state': state,
+                    'type': 'out', 'company': company.id,
+                    'party': payer.id, 'originating_customer': origin.id,
+                    'invoice_address': payer.addresses[0].id,
+                    'account': receivable.id, 'journal': journal.id,
+                    'currency': company.currency.id,
+                    'invoice_date': date,
+                    'lines': [('create', [{
+                                    'account': revenue.id,
+                                    'quantity': q,
+                                    'unit_price': Decimal(p),
+                                    'originating_customer': c.id,
+                                    } for q, p, c in lines])],
+                    }
+            d = dt.date
+            invoices = [
+                    invoice(d(2026, 3, 10), 'posted', [(2, '30', customer)]),
+                    invoice(d(2026, 3, 20), 'paid', [(1, '15.50', customer)]),
+                    # a credit note subtracts
+                    invoice(d(2026, 3, 25), 'posted', [(-1, '10', customer)]),
+                    # drafts, cancelled and out of the window do not count
+                    invoice(d(2026, 3, 15), 'draft', [(5, '10', customer)]),
+                    invoice(
+                        d(2026, 3, 15), 'cancelled', [(5, '10', customer)]),
+                    invoice(d(2026, 4, 1), 'posted', [(3, '10', customer)]),
+                    invoice(d(2026, 2, 28), 'posted', [(3, '10', customer)]),
+                    # another customer, on the invoice or on a line
+                    invoice(d(2026, 3, 12), 'posted', [(7, '10', other)],
+                        origin=other),
+                    invoice(d(2026, 3, 5), 'validated',
+                        [(1, '5', customer), (2, '5', other)]),
+                    ]
+            # the lines are added in draft, then the states are set
+            states = [i.pop('state') for i in invoices]
+            records = Invoice.create(invoices)
+            for record, state in zip(records, states):
+                Invoice.write([record], {'state': state})
+            counted = records[0]
+            # march: 2 x 30 + 15.50 - 10 + 1 x 5 = 70.50
+            # open (any date): 7 x 10 + 2 x 5 = 80
+            self.assertEqual(
+                Authorization.get_billed_amounts([march, open_]),
+                {march.id: Decimal('70.50'), open_.id: Decimal('80.00')})
+            self.assertEqual(march.billed_amount, Decimal('70.50'))
+            # without the first invoice: 70.50 - 60 = 10.50
+            self.assertEqual(
+                Authorization.get_billed_amounts([march], exclude=[counted]),
+                {march.id: Decimal('10.50')})
+
+            # 70.50 + 29.50 = 100 is allowed, 70.50 + 29.51 is not
+            customer.check_third_party(
+                payer, amount=Decimal('29.50'), date=d(2026, 3, 31))
+            with self.assertRaises(ThirdPartyError):
+                customer.check_third_party(
+                    payer, amount=Decimal('29.51'), date=d(2026, 3, 31))
+            customer.check_third_party(
+                payer, amount=Decimal('89.50'), date=d(2026, 3, 31),
+                exclude=[counted])
+            # no maximum for the other customer
+            other.check_third_party(payer, amount=Decimal(10 ** 6))
 
     @with_transaction()
     def test_propose_modification(self):
