@@ -101,15 +101,16 @@ print(company.id)
 
 START_RUN = r'''
 import time
+from trytond import backend
+from trytond.exceptions import UserError
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 pool = Pool(DATABASE)
 pool.init()
-company, start_at, chains, batch = (
-    int(ARGS[0]), float(ARGS[1]), int(ARGS[2]), int(ARGS[3]))
+company, start_at, chains, batch, customers = (
+    int(ARGS[0]), float(ARGS[1]), int(ARGS[2]), int(ARGS[3]), int(ARGS[4]))
 time.sleep(max(0, start_at - time.time()))
-from trytond.exceptions import UserError
-for attempt in range(5):
+for attempt in range(10):
     try:
         with Transaction().start(DATABASE, 1) as transaction:
             User = pool.get('res.user')
@@ -117,9 +118,14 @@ for attempt in range(5):
             with transaction.set_context(context, company=company,
                     invoicing_run_batch_size=batch):
                 Run = pool.get('customer.invoicing.run')
+                Party = pool.get('party.party')
                 Date = pool.get('ir.date')
                 run = Run(company=company, cutoff_date=Date.today(),
                     invoice_date=Date.today(), sources=['sale'])
+                if customers:
+                    run.parties = Party.search(
+                        [('name', 'in',
+                                ['C%03d' % i for i in range(customers)])])
                 run.save()
                 Run.run([run])
                 for i in range(chains - 1):
@@ -127,13 +133,13 @@ for attempt in range(5):
             transaction.commit()
         print('run', run.id)
         break
-    except UserError as exception:
-        # the other process collected the same sources first
-        print('error', exception.message)
-        break
-    except Exception as exception:
+    except backend.DatabaseOperationalError as exception:
+        # as trytond's dispatcher does: retry with a fresh snapshot
         print('retry', type(exception).__name__)
-        time.sleep(0.2)
+        time.sleep(0.02 * (attempt + 1))
+    except UserError as exception:
+        print('error', type(exception).__name__, exception.message)
+        break
 '''
 
 RESUME = r'''
@@ -257,27 +263,64 @@ class InvoicingRunReliabilityTestCase(unittest.TestCase):
             "FROM account_invoice_line il WHERE il.invoicing_item IS NOT NULL")
         self.assertEqual(rows[0], (SALES, SALES))
 
+    def run_items(self):
+        "Return the number of items per run and state"
+        return {(run, state): count for run, state, count in self.query(
+                "SELECT run, state, COUNT(*) "
+                "FROM customer_invoicing_run_item GROUP BY run, state")}
+
     def test_concurrent_runs(self):
-        "Two processes run the same selection at once with two workers"
+        """Two processes start overlapping runs at once with two workers:
+        the run over the first 30 customers and the run over all of them"""
         self.start_worker('worker-1')
         self.start_worker('worker-2')
         start_at = time.time() + 3
-        runners = [self.python(START_RUN, self.company, start_at, 2, 40)
-            for _ in range(2)]
+        runners = [self.python(START_RUN, self.company, start_at, 2, 40, n)
+            for n in [30, 0]]
         outputs = []
         for runner in runners:
             output, _ = runner.communicate(timeout=300)
             outputs.append(output.decode())
-        started = [o for o in outputs if 'run ' in o]
-        self.assertTrue(started, outputs)
+        # each process either started its run or, when the other took
+        # every source of its selection, got the translated message; no
+        # unique violation reaches it (a conflict is a serialization
+        # failure, retried with a fresh snapshot)
+        runs = []
+        for output in outputs:
+            last = output.strip().splitlines()[-1]
+            if last.startswith('run '):
+                runs.append(int(last.split()[1]))
+            else:
+                self.assertRegex(last,
+                    r'^error RunError The invoicing run .* finds no '
+                    r'billable item', outputs)
+                self.assertNotIn('Traceback', output)
+        self.assertTrue(runs, outputs)
         self.wait_runs_finished()
         self.assertEqual(self.item_counts(), {'done': SALES})
         self.assert_billed_once()
+        # the sales of the first 30 of the 40 customers (sale i is of
+        # customer i % 40): 240 / 40 = 6 sales per customer, 6 x 30 = 180
+        partial = SALES // 40 * 30
+        items = self.run_items()
+        if len(runs) == 2:
+            # the partial run collected first (had the full run been
+            # first, nothing would have been left for the partial one) and
+            # the full run took the leftovers: 240 - 180 = 60
+            partial_run, full_run = runs
+            self.assertEqual(items, {
+                    (partial_run, 'done'): partial,
+                    (full_run, 'done'): SALES - partial,
+                    })
+        else:
+            # only the run over all customers can take everything first
+            self.assertIn('error', outputs[0])
+            self.assertEqual(items, {(runs[0], 'done'): SALES})
 
     def test_killed_worker(self):
         "A worker killed in the middle of a run, restarted, run resumed"
         worker = self.start_worker('worker-killed')
-        runner = self.python(START_RUN, self.company, 0, 1, 20)
+        runner = self.python(START_RUN, self.company, 0, 1, 20, 0)
         output, _ = runner.communicate(timeout=300)
         self.assertIn('run ', output.decode())
         deadline = time.monotonic() + 300

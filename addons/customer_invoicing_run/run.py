@@ -6,9 +6,10 @@ from collections import defaultdict
 from decimal import Decimal
 from itertools import groupby
 
-from sql import Literal, Null
+from sql import Column, Conflict, Literal, Null
 from sql.aggregate import Count, Max
 from sql.conditionals import Coalesce
+from sql.functions import CurrentTimestamp
 from sql.operators import Concat
 
 from trytond import backend
@@ -459,7 +460,8 @@ class Run(Workflow, ModelSQL, ModelView):
         return repr(key)
 
     def _collect(self):
-        "Create the run items and return their number"
+        """Create the run items and return their number
+        (sources claimed meanwhile by another run are left to it)"""
         pool = Pool()
         Item = pool.get('customer.invoicing.run.item')
         count = 0
@@ -469,9 +471,24 @@ class Run(Workflow, ModelSQL, ModelView):
                 values.pop('source_key')
                 values.pop('third_party', None)
                 values.pop('origin', None)
-            Item.create(candidates)
-            count += len(candidates)
+            count += Item.create_unclaimed(candidates)
         return count
+
+    def _raise_nothing_collected(self):
+        "Raise the RunError explaining why the run collected no item"
+        running = self.search([
+                ('company', '=', self.company.id),
+                ('state', '=', 'running'),
+                ('id', '!=', self.id),
+                ], limit=5)
+        if running:
+            raise RunError(gettext(
+                    'customer_invoicing_run.msg_run_selection_taken',
+                    run=self.rec_name,
+                    runs=', '.join(r.rec_name for r in running)))
+        raise RunError(gettext(
+                'customer_invoicing_run.msg_run_empty_selection',
+                run=self.rec_name))
 
     # Simulation
 
@@ -585,9 +602,7 @@ class Run(Workflow, ModelSQL, ModelView):
             run.check_run()
             count = run._collect()
             if not count:
-                raise RunError(gettext(
-                        'customer_invoicing_run.msg_run_empty_selection',
-                        run=run.rec_name))
+                run._raise_nothing_collected()
             run.start_time = dt.datetime.now()
             run.end_time = None
             run._log('customer_invoicing_run.msg_log_started', count=count)
@@ -1203,6 +1218,38 @@ class RunItem(ModelSQL, ModelView):
         for key, name in Run._get_source_models().items():
             if name == model:
                 return key
+
+    @classmethod
+    def create_unclaimed(cls, vlist):
+        """Create the items whose source has no active item and return their
+        number: the unique constraint on active_source decides, so a source
+        claimed by a concurrent run is skipped (on PostgreSQL in repeatable
+        read, an item committed after the snapshot raises a serialization
+        failure and the transaction is retried with a fresh snapshot)"""
+        transaction = Transaction()
+        database = transaction.database
+        if not (database.has_insert_on_conflict()
+                and database.has_returning()):
+            # SQLite: writers are serialized by the database lock
+            return len(cls.create(vlist))
+        table = cls.__table__()
+        cursor = transaction.connection.cursor()
+        vlist = [cls.preprocess_values('create', v) for v in vlist]
+        names = sorted({n for v in vlist for n in v})
+        columns = [table.create_uid, table.create_date] + [
+            Column(table, n) for n in names]
+        rows = [[transaction.user, CurrentTimestamp()]
+            + [cls._fields[n].sql_format(v.get(n)) for n in names]
+            for v in vlist]
+        count = 0
+        for sub_rows in grouped_slice(
+                rows, backend.MAX_QUERY_PARAMS // len(columns)):
+            cursor.execute(*table.insert(columns, list(sub_rows),
+                    on_conflict=Conflict(
+                        table, indexed_columns=[table.active_source]),
+                    returning=[table.id]))
+            count += len(cursor.fetchall())
+        return count
 
     @classmethod
     def preprocess_values(cls, mode, values):
