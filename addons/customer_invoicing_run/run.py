@@ -21,7 +21,7 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 
 from .exceptions import (
     ItemError, ManualItemAccessError, RunAccessError, RunError)
@@ -29,6 +29,11 @@ from .exceptions import (
 logger = logging.getLogger(__name__)
 
 STATES_DRAFT = {'readonly': Eval('state') != 'draft'}
+
+
+def _transient_errors():
+    "Errors after which the queue task must be retried as a whole"
+    return (backend.DatabaseOperationalError, TransactionError)
 
 
 def _database_errors():
@@ -629,29 +634,91 @@ class Run(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def process_batch(cls, runs):
-        "Bill one batch of pending items of each run (queue task)"
-        for run in runs:
-            if run.state != 'running':
-                continue
-            items = run._claim_items(cls._batch_size())
-            if items:
-                run._process_items(items)
-            if run._has_pending():
+        "Bill one batch of pending items of the run (queue task)"
+        if len(runs) > 1:
+            # a failed batch rolls back the transaction: one run per task
+            for run in runs:
                 cls.__queue__.process_batch([run])
-            else:
-                cls.__queue__.finish([run])
+            return
+        run, = runs
+        if run.state != 'running':
+            return
+        items = run._claim_items(cls._batch_size())
+        if items:
+            try:
+                run._process_items(items)
+            except _transient_errors():
+                raise
+            except Exception as exception:
+                run._process_groups_apart(list(map(int, items)), exception)
+        if run._has_pending():
+            cls.__queue__.process_batch([run])
+        else:
+            cls.__queue__.finish([run])
 
-    def _claim_items(self, size):
-        """Return up to size pending items of the run, locked for update
-        (rows locked by another transaction are skipped)"""
+    def _process_groups_apart(self, item_ids, exception):
+        """Roll back the batch which failed with exception, then bill its
+        items group by group, each group in a transaction of its own, and
+        record the error on the items of the groups that fail again"""
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        transaction = Transaction()
+        transaction.rollback()
+        logger.warning(
+            "batch of invoicing run %s failed, billing its groups apart: %s",
+            self.id, exception,
+            exc_info=not isinstance(exception, UserError) and exception)
+        groups = defaultdict(list)
+        for item in Item.browse(item_ids):
+            groups[item.group_key].append(item.id)
+        for group_ids in groups.values():
+            try:
+                with transaction.new_transaction():
+                    run = self.__class__(self.id)
+                    items = run._claim_items(len(group_ids), ids=group_ids)
+                    if items:
+                        run._process_items(items)
+            except _transient_errors():
+                raise
+            except Exception as exception:
+                logger.warning(
+                    "group of invoicing run %s failed: %s", self.id,
+                    exception, exc_info=not isinstance(exception, UserError))
+                with transaction.new_transaction():
+                    self.__class__(self.id)._fail_group(group_ids, exception)
+
+    def _fail_group(self, item_ids, exception):
+        "Record exception on the still pending items of item_ids"
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        items = self._claim_items(len(item_ids), ids=item_ids)
+        if not items:
+            return
+        error = gettext('customer_invoicing_run.msg_item_group_failed',
+            error=getattr(exception, 'message', None) or str(exception))
+        Item.write(items, {
+                'state': 'failed',
+                'active_source': None,
+                'error': error,
+                })
+        self._log('customer_invoicing_run.msg_log_group_failed',
+            count=len(items), error=error)
+        self.save()
+
+    def _claim_items(self, size, ids=None):
+        """Return up to size pending items of the run (among ids), locked
+        for update (rows locked by another transaction are skipped)"""
         pool = Pool()
         Item = pool.get('customer.invoicing.run.item')
         item = Item.__table__()
         transaction = Transaction()
         database = transaction.database
         cursor = transaction.connection.cursor()
+        where = (item.run == self.id) & (item.state == 'pending')
+        if ids is not None:
+            where &= fields.SQL_OPERATORS['in'](item.id, ids)
         query = item.select(item.id,
-            where=(item.run == self.id) & (item.state == 'pending'),
+            where=where,
             order_by=[item.group_key, item.id],
             limit=size)
         if database.has_select_for():
