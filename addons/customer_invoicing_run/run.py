@@ -1326,8 +1326,15 @@ class RunItem(ModelSQL, ModelView):
                 source = values.get('source')
                 if source and not isinstance(source, str):
                     source = str(source)
-                values['active_source'] = source
+                values['active_source'] = source and cls._get_active_source(
+                    source, values.get('date'))
         return values
+
+    @classmethod
+    def _get_active_source(cls, source, date):
+        """Return the value identifying what the item bills, unique among
+        pending and billed items, for source ('model,id') dated date"""
+        return source
 
     def get_rec_name(self, name):
         return self.source.rec_name if self.source else str(self.id)
@@ -1431,7 +1438,8 @@ class RunItem(ModelSQL, ModelView):
                             'invoice_party': values['invoice_party'],
                             'group_key': values['group_key'],
                             'active_source': (
-                                str(item.source)
+                                cls._get_active_source(
+                                    str(item.source), item.date)
                                 if values['state'] == 'pending' else None),
                             }))
         if to_write:
