@@ -2,7 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 from collections import defaultdict
 
-from sql import Null
+from sql import Literal, Null
 
 from trytond.pool import Pool, PoolMeta
 
@@ -47,7 +47,7 @@ class Run(metaclass=PoolMeta):
             .join(work, condition=line.project == work.id)
             .join(company, condition=request.company == company.id)
             .select(
-                line.id, work.party, line.customer_account, Null,
+                line.id, work.party, line.customer_account, Literal(None),
                 request.date, company.currency, request.id,
                 where=(request.company == self.company.id)
                 & (request.state == 'released')
