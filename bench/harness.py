@@ -35,7 +35,7 @@ A workload is a function in ``bench/workloads/<module>.py`` registered with
     unless ``commit`` is true.  Use it for preparation outside measurement.
 
 ``ctx.measure(variant, func, baseline=None, *, setup=None, commit=False,
-context=None, repeat=None)``
+context=None, repeat=None, extrapolate=None)``
     Runs ``func`` inside a fresh transaction and records its wall time and
     the number of SQL statements executed (``execute``/``executemany`` of
     the backend's cursor class are counted while ``func`` runs).  When
@@ -49,8 +49,11 @@ context=None, repeat=None)``
     baseline.  When trytond asks for table or record locks (as the
     dispatcher would) the run is retried with them.  ``repeat`` runs it
     several times (default: ``--repeat`` of
-    ``scripts/bench``) and keeps the fastest run.  Returns ``func``'s result
-    (of the last run).
+    ``scripts/bench``) and keeps the fastest run.  ``extrapolate`` (a
+    factor) marks a variant run on a sample (e.g. a slow naive baseline):
+    its time and queries are multiplied by the factor, the measured ones are
+    kept as ``sample_seconds``/``sample_queries`` and the variant's name
+    says so.  Returns ``func``'s result (of the last run).
 
 ``ctx.skip(reason)``
     Abandons the workload, e.g. when the database is too small for it.
@@ -174,7 +177,7 @@ class Context:
         transaction.stop(commit)
 
     def measure(self, variant, func, baseline=None, *, setup=None,
-            commit=False, context=None, repeat=None):
+            commit=False, context=None, repeat=None, extrapolate=None):
         from trytond.transaction import TransactionError
         best = None
         result = None
@@ -196,12 +199,23 @@ class Context:
             runs -= 1
             if best is None or elapsed < best[0]:
                 best = (elapsed, counter.count)
-        self.variants.append({
-                'variant': variant,
-                'baseline': baseline,
-                'seconds': best[0],
-                'queries': best[1],
-                })
+        entry = {
+            'variant': variant,
+            'baseline': baseline,
+            'seconds': best[0],
+            'queries': best[1],
+            }
+        if extrapolate:
+            entry.update({
+                    'variant': (f'{variant} (extrapolated x{extrapolate:.4g} '
+                        'from a sample)'),
+                    'seconds': best[0] * extrapolate,
+                    'queries': round(best[1] * extrapolate),
+                    'sample_seconds': best[0],
+                    'sample_queries': best[1],
+                    'extrapolated': extrapolate,
+                    })
+        self.variants.append(entry)
         return result
 
     def skip(self, reason):

@@ -303,6 +303,19 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
                     'overdue': Decimal('0.00'),
                     })
 
+            # Period ending 2025-06-02: INV3 (maturity 2025-06-04) settled
+            # early by PAY3 on 2025-06-01 is settled in the period, so it
+            # counts in the average delay with 0 days though it matures
+            # after the end; the longest delay only takes the lines matured
+            # by the end: INV2, settled 2025-04-12, due 2025-03-03 = 40.
+            # average = (40 * 2400 + 0 * 6000) / (2400 + 6000) = 11.43
+            values = Status.get_status(
+                c, [a], D(2025, 1, 1), D(2025, 6, 2))
+            self.assertFigures(values, {
+                    'longest_delay': 40,
+                    'average_delay': Decimal('11.4'),
+                    })
+
             # the snapshot of the period ending 2025-12-31 has the same
             # figures, computed for every customer of A in one batch
             Snapshot.refresh(companies=[a], date=period[1])
