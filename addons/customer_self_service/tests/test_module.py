@@ -1,6 +1,8 @@
 # This file is part of the customer_self_service module.  The COPYRIGHT file
 # at the top level of this repository contains the full copyright notices and
 # license terms.
+from lxml import etree
+
 from trytond.exceptions import UserError
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import CompanyTestMixin
@@ -102,6 +104,22 @@ class CustomerSelfServiceTestCase(CompanyTestMixin, ModuleTestCase):
             Party.css_create_user([party])
         self.assertIsNone(party.css_user)
         self.assertEqual(WebUser.search([], count=True), 1)
+
+    @with_transaction()
+    def test_tree_views_datetime(self):
+        "The list views show date and time fields as date and time columns"
+        # sao has no list column for a datetime or timestamp field without
+        # widget: the form holding such a list does not open
+        pool = Pool()
+        View = pool.get('ir.ui.view')
+        for view in View.search([
+                    ('module', '=', self.module), ('type', '=', 'tree')]):
+            Model = pool.get(view.model)
+            for field in etree.fromstring(view.arch).iter('field'):
+                with self.subTest(view=view.name, field=field.get('name')):
+                    type_ = Model._fields[field.get('name')]._type
+                    if type_ in {'datetime', 'timestamp'}:
+                        self.assertIn(field.get('widget'), {'date', 'time'})
 
 
 del ModuleTestCase
