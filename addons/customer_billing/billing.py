@@ -168,6 +168,19 @@ class CustomerAccount(ModelSQL, ModelView):
             ('suspended', "Suspended"),
             ('closed', "Closed"),
             ], "State", required=True, sort=False)
+    invoice_contact = fields.Many2One(
+        'party.contact_mechanism', "Invoice Contact", ondelete='SET NULL',
+        domain=[
+            ('type', '=', 'email'),
+            ],
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'},
+        help="The email the invoices are sent to "
+        "when the profile delivers by email "
+        "and the contact belongs to the invoiced party.\n"
+        "Leave empty to use the invoice email of the invoiced party.")
     bill_to = fields.Function(fields.Selection(
             'get_bill_to_selection', "Bill To"), 'on_change_with_bill_to')
 

@@ -1,5 +1,6 @@
 # This file is part of Tryton.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import datetime as dt
 import json
 import re
 
@@ -320,7 +321,7 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
             party = Party(request.party.id)
             request.after = json.dumps(
                 request._snapshot(party), sort_keys=True)
-            request.applied_date = Transaction().timestamp
+            request.applied_date = dt.datetime.now()
         cls.save(requests)
 
     @classmethod

@@ -22,3 +22,7 @@ class ChangeRequestError(UserError):
 
 class DuplicatePartyWarning(UserWarning):
     "Warn when a change request looks like an existing party"
+
+
+class DeliveryError(UserError):
+    "Raised when an invoice cannot be delivered through its channel"

@@ -1,13 +1,21 @@
 # This file is part of Tryton.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from email.message import EmailMessage
 
 from sql import Null
 
-from trytond.model import Index, fields
+from trytond import sendmail
+from trytond.config import config
+from trytond.i18n import gettext
+from trytond.model import Index, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
+from trytond.transaction import Transaction
+
+from .exceptions import DeliveryError
 
 
 class Invoice(metaclass=PoolMeta):
@@ -46,6 +54,13 @@ class Invoice(metaclass=PoolMeta):
         help="The invoice is issued to a third party authorised "
         "by the originating customer.")
     billing_key = fields.Char("Billing Key", readonly=True)
+    billing_delivered = fields.DateTime(
+        "Delivered", readonly=True,
+        states={
+            'invisible': ~Eval('billing_delivered'),
+            },
+        help="When the invoice was delivered through the channel "
+        "of its billing profile.")
     originating_customers = fields.Function(fields.Many2Many(
             'party.party', None, None, "Originating Customers",
             context={
@@ -65,12 +80,22 @@ class Invoice(metaclass=PoolMeta):
                 Index(t, (t.billing_key, Index.Equality(cardinality='high')),
                     where=(t.billing_key != Null) & (t.state == 'draft')),
                 })
-        cls._check_modify_exclude.add('billing_key')
+        cls._check_modify_exclude |= {'billing_key', 'billing_delivered'}
+        cls._buttons.update({
+                'deliver_billing': {
+                    'invisible': (~Eval('state').in_(['posted', 'paid'])
+                        | Eval('billing_delivered')
+                        | ~Eval('customer_account')),
+                    'depends': [
+                        'state', 'billing_delivered', 'customer_account'],
+                    },
+                })
 
     @classmethod
     def copy(cls, invoices, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('billing_key', None)
+        default.setdefault('billing_delivered', None)
         return super().copy(invoices, default=default)
 
     @fields.depends('party', 'originating_customer', 'type')
@@ -130,24 +155,109 @@ class Invoice(metaclass=PoolMeta):
     @classmethod
     def post(cls, invoices):
         cls._check_billing([i for i in invoices if i.state == 'draft'])
+        cls._check_billing_delivery(invoices)
         super().post(invoices)
 
     @classmethod
     def _post(cls, invoices):
         super()._post(invoices)
-        cls._deliver_billing(
-            [i for i in invoices if i.type == 'out' and i.customer_account])
+        to_deliver = [i for i in invoices if i._get_billing_channel()]
+        if to_deliver:
+            cls.__queue__.deliver_billing(to_deliver)
 
     @classmethod
-    def _deliver_billing(cls, invoices):
+    @ModelView.button
+    def deliver_billing(cls, invoices):
         "Deliver the posted invoices through the channel of their profile"
+        channels = defaultdict(list)
+        for invoice in invoices:
+            channel = invoice._get_billing_channel()
+            if (channel and not invoice.billing_delivered
+                    and invoice.state in {'posted', 'paid'}):
+                channels[channel].append(invoice)
+        delivered = []
+        for channel, channel_invoices in channels.items():
+            delivered.extend(
+                getattr(cls, '_deliver_billing_%s' % channel)(
+                    channel_invoices))
+        if delivered:
+            cls.write(delivered, {
+                    'billing_delivered': dt.datetime.now(),
+                    })
+
+    def _get_billing_channel(self):
+        """Return the delivery channel of the posted invoice or None
+
+        The invoices of an invoicing run (customer_invoicing_run) are
+        delivered by the run."""
+        if (self.type == 'out' and self.customer_account
+                and not getattr(self, 'invoicing_run', None)):
+            return self.customer_account.profile.channel
+
+    @classmethod
+    def _deliver_billing_print(cls, invoices):
+        "Generate and store the invoice report; return the invoices printed"
+        cls.print_invoice(invoices)
+        return invoices
+
+    @classmethod
+    def _deliver_billing_email(cls, invoices):
+        "Email the invoices after commit; return the invoices emailed"
+        emailed = []
+        for invoice in invoices:
+            message = invoice._get_billing_email_message()
+            if message:
+                sendmail.send_message_transactional(message)
+                emailed.append(invoice)
+        return emailed
+
+    @classmethod
+    def _deliver_billing_ubl(cls, invoices):
+        "Attach the UBL e-invoices; return the invoices attached"
         pool = Pool()
         Attachment = pool.get('ir.attachment')
-        attachments = []
-        for invoice in invoices:
-            if invoice.customer_account.profile.channel == 'ubl':
-                attachments.append(invoice._get_ubl_attachment())
-        Attachment.save(attachments)
+        Attachment.save([i._get_ubl_attachment() for i in invoices])
+        return invoices
+
+    def _get_billing_email(self):
+        """Return the email contact mechanism of the invoice or None
+
+        The invoice contact of the customer account when it belongs to the
+        invoiced party, else the email for invoices of the invoice address
+        or of the party (the first email when none is for invoices)."""
+        account = self.customer_account
+        contact = account.invoice_contact if account else None
+        if contact and contact.party == self.party:
+            return contact
+        owner = self.invoice_address or self.party
+        return owner.contact_mechanism_get('email', usage='invoice')
+
+    def _get_billing_email_message(self):
+        "Return the email message of the invoice with its report or None"
+        pool = Pool()
+        InvoiceReport = pool.get('account.invoice', type='report')
+        contact = self._get_billing_email()
+        if not contact:
+            return
+        message = EmailMessage()
+        message['From'] = config.get('email', 'from')
+        message['To'] = contact.value
+        with Transaction().set_context(
+                language=self.party.lang.code if self.party.lang else None):
+            message['Subject'] = gettext(
+                'customer_billing.msg_invoice_email_subject',
+                number=self.number, company=self.company.rec_name)
+            message.set_content(gettext(
+                    'customer_billing.msg_invoice_email_body',
+                    number=self.number, date=self.invoice_date,
+                    amount=self.total_amount, currency=self.currency.code))
+        ext, content, _, _ = InvoiceReport.execute([self.id], {})
+        if isinstance(content, str):
+            content = content.encode()
+        message.add_attachment(
+            bytes(content), maintype='application', subtype='octet-stream',
+            filename='%s.%s' % (self.number, ext))
+        return message
 
     def _get_ubl_attachment(self):
         "Return the UBL e-invoice of the invoice as an attachment"
@@ -158,6 +268,17 @@ class Invoice(metaclass=PoolMeta):
         return Attachment(
             resource=self, name=edocument.filename, type='data',
             data=edocument.render('2'))
+
+    @classmethod
+    def _check_billing_delivery(cls, invoices):
+        "Check the invoices can be delivered through their channel"
+        for invoice in invoices:
+            if (invoice._get_billing_channel() == 'email'
+                    and not invoice._get_billing_email()):
+                raise DeliveryError(gettext(
+                        'customer_billing.msg_invoice_no_email',
+                        invoice=invoice.rec_name,
+                        party=invoice.party.rec_name))
 
     @classmethod
     def _check_billing(cls, invoices):
