@@ -20,6 +20,10 @@ from trytond.transaction import Transaction
 from .common import PERIODS, period_end, period_start
 from .exceptions import PlanningValidationError, StaffingWarning
 
+# Above this number of analysis rows read at once, aggregating every group is
+# cheaper than looking up the groups of the ids first
+ANALYSIS_READ_RESTRICT_MAX = 1000
+
 
 class ProjectDocumentMixin:
     "Records hanging off a work package of a customer project"
@@ -412,6 +416,33 @@ class StaffingAnalysis(ModelSQL, ModelView):
             ]
 
     @classmethod
+    def read(cls, ids, fields_names):
+        # A row is a group of demands whose id is the smallest demand of the
+        # group: table_query aggregates only the projects and periods of the
+        # rows read instead of every group of the context for each batch the
+        # client reads
+        pool = Pool()
+        Demand = pool.get('project.resource.demand')
+        context = {}
+        if 0 < len(ids) <= ANALYSIS_READ_RESTRICT_MAX:
+            cursor = Transaction().connection.cursor()
+            demand = Demand.__table__()
+            query = demand.select(
+                demand.project, demand.period_start.as_('period_start'),
+                where=fields.SQL_OPERATORS['in'](demand.id, list(ids)))
+            if backend.name == 'sqlite':
+                sqlite_apply_types(query, [None, 'DATE'])
+            cursor.execute(*query)
+            projects, starts = set(), set()
+            for project, start in cursor:
+                projects.add(project)
+                starts.add(start)
+            context['_staffing_analysis_groups'] = (
+                sorted(projects), sorted(starts))
+        with Transaction().set_context(context):
+            return super().read(ids, fields_names)
+
+    @classmethod
     def table_query(cls):
         pool = Pool()
         Demand = pool.get('project.resource.demand')
@@ -426,17 +457,6 @@ class StaffingAnalysis(ModelSQL, ModelView):
         employee = Employee.__table__()
         company = Company.__table__()
 
-        staffed = staffing.select(
-            staffing.demand, Sum(staffing.hours).as_('hours'),
-            group_by=staffing.demand)
-        capacity = employee.join(company,
-            condition=employee.company == company.id
-            ).select(employee.project_role.as_('role'),
-            Sum(company.hours_per_work_week).as_('week'),
-            Sum(company.hours_per_work_month).as_('month'),
-            where=employee.project_role != Null,
-            group_by=employee.project_role)
-
         where = Literal(True)
         if context.get('project_manager'):
             where &= work.project_manager == context['project_manager']
@@ -446,29 +466,50 @@ class StaffingAnalysis(ModelSQL, ModelView):
             where &= demand.period_start <= context['to_date']
         if context.get('period'):
             where &= demand.period == context['period']
+        if context.get('_staffing_analysis_groups'):
+            # Filtering on group columns keeps whole groups (set by read)
+            projects, starts = context['_staffing_analysis_groups']
+            where &= fields.SQL_OPERATORS['in'](demand.project, projects)
+            where &= fields.SQL_OPERATORS['in'](demand.period_start, starts)
 
-        demand_hours = Sum(demand.hours)
-        staffed_hours = Sum(Coalesce(staffed.hours, 0.0))
-        capacity_hours = Min(Coalesce(Case(
-                    (demand.period == 'week', capacity.week),
-                    else_=capacity.month), 0))
-        # The id packs the group key; the analysis is read-only
-        return (demand
+        # Staffed hours per demand, for the filtered demands only
+        keys = [demand.project, work.project_manager, demand.role,
+            demand.period, demand.period_start]
+        per_demand = (demand
             .join(work, condition=demand.project == work.id)
-            .join(staffed, 'LEFT', condition=staffed.demand == demand.id)
-            .join(capacity, 'LEFT', condition=capacity.role == demand.role)
+            .join(staffing, 'LEFT', condition=staffing.demand == demand.id)
             .select(
-                Min(demand.id).as_('id'),
-                demand.project.as_('project'),
-                work.project_manager.as_('project_manager'),
-                demand.role.as_('role'),
-                demand.period.as_('period'),
-                demand.period_start.as_('period_start'),
+                demand.id.as_('id'),
+                *(k.as_(k.name) for k in keys),
+                Min(demand.hours).as_('hours'),
+                Coalesce(Sum(staffing.hours), 0.0).as_('staffed'),
+                where=where,
+                group_by=[demand.id, *keys]))
+        capacity = employee.join(company,
+            condition=employee.company == company.id
+            ).select(employee.project_role.as_('role'),
+            Sum(company.hours_per_work_week).as_('week'),
+            Sum(company.hours_per_work_month).as_('month'),
+            where=employee.project_role != Null,
+            group_by=employee.project_role)
+
+        demand_hours = Sum(per_demand.hours)
+        staffed_hours = Sum(per_demand.staffed)
+        capacity_hours = Min(Coalesce(Case(
+                    (per_demand.period == 'week', capacity.week),
+                    else_=capacity.month), 0))
+        keys = [per_demand.project, per_demand.project_manager,
+            per_demand.role, per_demand.period, per_demand.period_start]
+        # The id is the smallest demand of the group; the analysis is
+        # read-only
+        return (per_demand
+            .join(capacity, 'LEFT', condition=capacity.role == per_demand.role)
+            .select(
+                Min(per_demand.id).as_('id'),
+                *(k.as_(k.name) for k in keys),
                 demand_hours.as_('demand_hours'),
                 staffed_hours.as_('staffed_hours'),
                 (demand_hours - staffed_hours).as_('unstaffed_hours'),
                 capacity_hours.as_('capacity_hours'),
-                Count(demand.id).as_('demand_count'),
-                where=where,
-                group_by=[demand.project, work.project_manager, demand.role,
-                    demand.period, demand.period_start]))
+                Count(per_demand.id).as_('demand_count'),
+                group_by=keys))
