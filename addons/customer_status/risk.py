@@ -164,10 +164,11 @@ class RiskOverride(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def get_overrides(cls, party_ids, company):
         "Return {party id: risk class id} of the active overrides"
+        Status = Pool().get('customer.status')
         cursor = Transaction().connection.cursor()
         table = cls.__table__()
         result = {}
-        for sub_ids in grouped_slice(party_ids, 1000):
+        for sub_ids in grouped_slice(party_ids, Status._batch_size):
             cursor.execute(*table.select(
                     table.party, table.risk_class,
                     where=fields.SQL_OPERATORS['in'](table.party, sub_ids)

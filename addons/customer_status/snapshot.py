@@ -50,7 +50,8 @@ class Snapshot(StatusMixin, ModelSQL, ModelView):
     computed_at = fields.Timestamp("Computed At", readonly=True)
     age = fields.Function(fields.TimeDelta("Age"), 'get_age')
 
-    _batch_size = 1000
+    _batch_size = 10000  # as customer.status
+    _write_size = 1000
 
     @classmethod
     def __setup__(cls):
@@ -123,42 +124,48 @@ class Snapshot(StatusMixin, ModelSQL, ModelView):
         History = pool.get('customer.status.risk.history')
         from_date, to_date = cls._period(company, date)
         figures = Status.get_figures(party_ids, [company], from_date, to_date)
-        old = cls.search([
-                ('company', '=', company.id),
-                ('party', 'in', party_ids),
-                ])
-        previous = {s.party.id: s.risk_class for s in old}
-        salespersons = {p.id: p.salesperson for p in Party.browse(party_ids)}
-        cls.delete(old)
         now = dt.datetime.now()
-        to_create, history = [], []
-        for party_id, values in figures.items():
-            values = {k: values[k] for k in SNAPSHOT_FIGURES}
-            values.update({
-                    'company': company.id,
-                    'party': party_id,
-                    'from_date': from_date,
-                    'to_date': to_date,
-                    'computed_at': now,
-                    'currency': company.currency.id,
-                    'salesperson': (
-                        salespersons[party_id].id
-                        if salespersons[party_id] else None),
-                    })
-            to_create.append(values)
-            old_class = previous.get(party_id)
-            old_id = old_class.id if old_class else None
-            if values['risk_class'] != old_id:
-                history.append({
+        # The records are written by chunks: trytond checks the whole list
+        # of ids for each record it instantiates, so browsing, creating or
+        # deleting 10,000 records at once is quadratic
+        for sub_ids in grouped_slice(party_ids, cls._write_size):
+            sub_ids = list(sub_ids)
+            old = cls.search([
+                    ('company', '=', company.id),
+                    ('party', 'in', sub_ids),
+                    ])
+            previous = {s.party.id: s.risk_class for s in old}
+            salespersons = {
+                p.id: p.salesperson for p in Party.browse(sub_ids)}
+            cls.delete(old)
+            to_create, history = [], []
+            for party_id in sub_ids:
+                values = {k: figures[party_id][k] for k in SNAPSHOT_FIGURES}
+                values.update({
                         'company': company.id,
                         'party': party_id,
-                        'risk_class': values['risk_class'],
-                        'previous_class': old_id,
-                        'kind': 'computed',
+                        'from_date': from_date,
+                        'to_date': to_date,
+                        'computed_at': now,
+                        'currency': company.currency.id,
+                        'salesperson': (
+                            salespersons[party_id].id
+                            if salespersons[party_id] else None),
                         })
-        cls.create(to_create)
-        if history:
-            History.create(history)
+                to_create.append(values)
+                old_class = previous.get(party_id)
+                old_id = old_class.id if old_class else None
+                if values['risk_class'] != old_id:
+                    history.append({
+                            'company': company.id,
+                            'party': party_id,
+                            'risk_class': values['risk_class'],
+                            'previous_class': old_id,
+                            'kind': 'computed',
+                            })
+            cls.create(to_create)
+            if history:
+                History.create(history)
 
     @classmethod
     def last_refresh(cls):

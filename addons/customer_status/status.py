@@ -191,7 +191,10 @@ class CustomerStatus(StatusMixin, ModelView):
                 })
     del _name
 
-    _batch_size = 1000
+    # Each batch scans the receivable lines a few times (hash joins on the
+    # parties), so large batches: 10,000 customers and 1.1M lines take 67 s
+    # in one batch against 146 s in ten batches of 1000 (bench/README.md)
+    _batch_size = 10000
 
     @classmethod
     def check_period(cls, from_date, to_date):
@@ -283,10 +286,12 @@ class CustomerStatus(StatusMixin, ModelView):
             raw = {i: cls._default_raw() for i in sub_ids}
             for method in cls._figure_methods():
                 getattr(cls, method)(raw, sub_ids, factors, from_date, to_date)
+            batch = {}
             for party_id, values in raw.items():
-                figures[party_id] = cls._finish_figures(
+                batch[party_id] = cls._finish_figures(
                     values, currency, to_date)
-        cls._set_risk(figures, companies[0])
+            cls._set_risk(batch, companies[0])
+            figures.update(batch)
         return figures
 
     @classmethod
