@@ -2,6 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 import datetime
 from decimal import Decimal
+from functools import wraps
 
 from sql import Null
 from sql.aggregate import Max, Sum
@@ -10,7 +11,7 @@ from sql.operators import Concat
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import ModelView, fields
+from trytond.model import ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
@@ -35,6 +36,27 @@ _is_project = Eval('type') == 'project'
 _is_package = (Eval('type') == 'task') & Bool(Eval('parent'))
 
 
+def stage_transition(stage, sources=None):
+    """Refuse the change of the projects among the records to stage when the
+    transition is not allowed (from sources only when given), then pass the
+    projects only (work packages have no stage) to Workflow.transition"""
+    def decorator(func):
+        @wraps(func)
+        def wrapper(cls, works, *args, **kwargs):
+            projects = [w for w in works if w.type == 'project']
+            for work in projects:
+                if ((work.stage, stage) not in cls._transitions
+                        or (sources is not None
+                            and work.stage not in sources)):
+                    raise ProjectStageError(gettext(
+                            'customer_project.msg_stage_transition',
+                            project=work.rec_name,
+                            from_=work.stage, to=stage))
+            return func(cls, projects, *args, **kwargs)
+        return wrapper
+    return decorator
+
+
 def _shift(delta, name):
     def shift(data):
         value = data.get(name)
@@ -49,7 +71,7 @@ def _decimal(value):
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-class Work(metaclass=PoolMeta):
+class Work(Workflow, metaclass=PoolMeta):
     __name__ = 'project.work'
 
     project_manager = fields.Many2One(
@@ -172,6 +194,15 @@ class Work(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls._transition_state = 'stage'
+        cls._transitions |= {
+            ('planning', 'contract'),
+            ('contract', 'contracted'),
+            ('planning', 'contracted'),
+            ('contracted', 'completed'),
+            ('completed', 'closed'),
+            ('closed', 'completed'),
+            }
         cls._buttons.update({
                 'prepare_contract': {
                     'invisible': ~_is_project | (Eval('stage') != 'planning'),
@@ -260,48 +291,40 @@ class Work(metaclass=PoolMeta):
 
     # Stages
 
-    _stage_transitions = {
-        ('planning', 'contract'),
-        ('contract', 'contracted'),
-        ('planning', 'contracted'),
-        ('contracted', 'completed'),
-        ('completed', 'closed'),
-        ('closed', 'completed'),
-        }
-
-    @classmethod
-    def _set_stage(cls, works, stage):
-        for work in works:
-            if work.type != 'project':
-                continue
-            if (work.stage, stage) not in cls._stage_transitions:
-                raise ProjectStageError(gettext(
-                        'customer_project.msg_stage_transition',
-                        project=work.rec_name,
-                        from_=work.stage, to=stage))
-        cls.write([w for w in works if w.type == 'project'],
-            {'stage': stage})
-
     @classmethod
     @ModelView.button
+    @stage_transition('contract')
+    @Workflow.transition('contract')
     def prepare_contract(cls, works):
-        cls._set_stage(works, 'contract')
+        pass
 
     @classmethod
     @ModelView.button
+    @stage_transition('contracted')
+    @Workflow.transition('contracted')
     def sign_contract(cls, works):
-        cls._set_stage(works, 'contracted')
+        pass
 
     @classmethod
     @ModelView.button
+    @stage_transition('completed', sources={'contracted'})
+    @Workflow.transition('completed')
     def complete(cls, works):
-        cls._set_stage(works, 'completed')
+        pass
 
     @classmethod
     @ModelView.button
+    @stage_transition('closed')
+    @Workflow.transition('closed')
     def close(cls, works):
         cls.check_close(works)
-        cls._set_stage(works, 'closed')
+
+    @classmethod
+    @stage_transition('completed', sources={'closed'})
+    @Workflow.transition('completed')
+    def _reopen_completed(cls, works):
+        "Reset closed projects to completed (through reopen_closed only)"
+        pass
 
     @classmethod
     @ModelView.button_action('customer_project.wizard_project_reopen')
@@ -383,7 +406,7 @@ class Work(metaclass=PoolMeta):
             log = (work.stage_log or '') + '%s %s: %s\n' % (
                 now, user.rec_name, reason.strip())
             to_write.extend(([work], {'stage_log': log}))
-        cls._set_stage(works, 'completed')
+        cls._reopen_completed(works)
         if to_write:
             cls.write(*to_write)
 

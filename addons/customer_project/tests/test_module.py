@@ -3,15 +3,53 @@
 import datetime as dt
 import unittest
 
-from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.company.tests import (
+    CompanyTestMixin, create_company, set_company)
 from trytond.modules.customer_project.common import (
     next_period, period_end, period_start)
-from trytond.tests.test_tryton import ModuleTestCase
+from trytond.modules.customer_project.exceptions import ProjectStageError
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 
 
 class CustomerProjectTestCase(CompanyTestMixin, ModuleTestCase):
     "Test Customer Project module"
     module = 'customer_project'
+
+    @with_transaction()
+    def test_stage_workflow(self):
+        "Stage changes follow the transitions of the workflow"
+        pool = Pool()
+        Work = pool.get('project.work')
+        company = create_company()
+        with set_company(company):
+            project, = Work.create([{
+                        'name': "Project", 'type': 'project',
+                        'company': company.id,
+                        'children': [('create', [{
+                                        'name': "Package", 'type': 'task',
+                                        'company': company.id,
+                                        }])],
+                        }])
+            package, = project.children
+
+            def stages():
+                return [w.stage for w in Work.browse([project, package])]
+
+            Work.prepare_contract([project, package])
+            # work packages have no stage of their own
+            self.assertEqual(stages(), ['contract', 'planning'])
+            with self.assertRaises(ProjectStageError):
+                Work.complete([project])
+            Work.sign_contract([project])
+            Work.complete([project])
+            self.assertEqual(stages(), ['completed', 'planning'])
+            # completed goes back to completed only from closed (reopen)
+            with self.assertRaises(ProjectStageError):
+                Work._reopen_completed([project])
+            with self.assertRaises(ProjectStageError):
+                Work.prepare_contract([project])
+            self.assertEqual(stages(), ['completed', 'planning'])
 
 
 class PeriodTestCase(unittest.TestCase):
