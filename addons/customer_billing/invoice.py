@@ -161,7 +161,7 @@ class Invoice(metaclass=PoolMeta):
     @classmethod
     def _post(cls, invoices):
         super()._post(invoices)
-        to_deliver = [i for i in invoices if i._get_billing_channel()]
+        to_deliver = [i for i in invoices if i._delivers_billing()]
         if to_deliver:
             cls.__queue__.deliver_billing(to_deliver)
 
@@ -171,10 +171,10 @@ class Invoice(metaclass=PoolMeta):
         "Deliver the posted invoices through the channel of their profile"
         channels = defaultdict(list)
         for invoice in invoices:
-            channel = invoice._get_billing_channel()
-            if (channel and not invoice.billing_delivered
+            if (invoice._delivers_billing()
+                    and not invoice.billing_delivered
                     and invoice.state in {'posted', 'paid'}):
-                channels[channel].append(invoice)
+                channels[invoice._get_billing_channel()].append(invoice)
         delivered = []
         for channel, channel_invoices in channels.items():
             delivered.extend(
@@ -186,13 +186,17 @@ class Invoice(metaclass=PoolMeta):
                     })
 
     def _get_billing_channel(self):
-        """Return the delivery channel of the posted invoice or None
+        "Return the delivery channel of the invoice or None"
+        if self.type == 'out' and self.customer_account:
+            return self.customer_account.profile.channel
+
+    def _delivers_billing(self):
+        """Return True if posting delivers the invoice through its channel
 
         The invoices of an invoicing run (customer_invoicing_run) are
         delivered by the run."""
-        if (self.type == 'out' and self.customer_account
-                and not getattr(self, 'invoicing_run', None)):
-            return self.customer_account.profile.channel
+        return bool(self._get_billing_channel()
+            and not getattr(self, 'invoicing_run', None))
 
     @classmethod
     def _deliver_billing_print(cls, invoices):
@@ -273,7 +277,8 @@ class Invoice(metaclass=PoolMeta):
     def _check_billing_delivery(cls, invoices):
         "Check the invoices can be delivered through their channel"
         for invoice in invoices:
-            if (invoice._get_billing_channel() == 'email'
+            if (invoice._delivers_billing()
+                    and invoice._get_billing_channel() == 'email'
                     and not invoice._get_billing_email()):
                 raise DeliveryError(gettext(
                         'customer_billing.msg_invoice_no_email',
