@@ -11,10 +11,10 @@ customer_project.staffing_analysis
     capacity searched per row; on 50 projects, times 10) and a hand-written
     SQL floor.
 
-    Before and after the fix (s, queries; load 8-11 on 2 cores):
-    list 4.40 (13) -> 1.80 (23); graph 4.70 (12) -> 1.11 (22); one read of
-    100 rows 0.29 (1) -> 0.037 (2); search_read of 1000 rows 1.46 (2) ->
-    1.45 (3).  Each read recomputed every group of the context (the id filter
+    Before and after the fix (s, queries; load 4.5 on 2 cores):
+    list 2.24 (13) -> 0.94 (23); graph 2.29 (12) -> 0.61 (22); one read of
+    100 rows 0.196 (1) -> 0.024 (2); search_read of 1000 rows 0.84 (2) ->
+    0.70 (3).  Each read recomputed every group of the context (the id filter
     is on an aggregate); ``read`` now restricts the query to the projects and
     period starts of the ids read.  The "95 s" was an unlimited ORM
     search_read of the 26,000 rows (86 s, 3 queries, SQL 0.5 s): trytond's
@@ -185,7 +185,8 @@ def sao_load(Model, fetch):
 
 # The naive ORM walk of the staffing analysis runs over this many projects
 # and its time is multiplied by PROJECTS / NAIVE_PROJECTS (it is linear:
-# a fixed number of queries per demand; 344.6 s for all 500 projects)
+# a fixed number of queries per demand; 344.6 s for all 500 projects at
+# a load of 8-11)
 NAIVE_PROJECTS = 50
 
 
