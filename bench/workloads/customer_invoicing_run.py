@@ -16,7 +16,11 @@ customer_invoicing_run.sales
       batch's queries do not depend on its size.
 
     The run never holds more than one batch of items (and 1,000 candidate
-    rows while collecting), so its memory is bounded by the batch size.
+    rows while collecting), so its memory is bounded by the batch size: the
+    ``traced`` variant runs the whole run again under ``tracemalloc`` and
+    records its peak (``peak_mib`` in the JSON and in the variant's name),
+    which does not grow with the number of sales; the one-batch variants
+    record theirs too with ``BENCH_INVOICING_RUN_TRACE_BATCHES=1``.
 
 The sales are created in the (untimed, rolled back) setup of each variant:
 100 through the ORM (quoted, confirmed, processed), cloned with
@@ -24,6 +28,7 @@ The sales are created in the (untimed, rolled back) setup of each variant:
 """
 import datetime as dt
 import os
+import tracemalloc
 from decimal import Decimal
 
 from bench.harness import workload
@@ -175,14 +180,25 @@ def sales(ctx):
 
     ctx.measure('run: collect and bill every batch of 500', run_all,
         setup=setup_run, repeat=1)
+    _measure_traced(ctx, 'run: collect and bill every batch of 500',
+        run_all, setup=setup_run)
 
     def setup_stock():
-        return Sale.browse(_create_sales(ctx))
+        from trytond.transaction import Transaction
+        sale_ids = _create_sales(ctx)
+        # Sale.process locks its sales: as they are created (or cloned) in
+        # this transaction no lock is needed, tell trytond so that it does
+        # not restart the whole measure once per sale
+        Transaction().create_records['sale.sale'].extend(sale_ids)
+        return sale_ids
 
-    def stock(sales):
-        for sale in sales:
-            Sale.manual_invoice([sale])
-        return len(sales)
+    def stock(sale_ids):
+        # each sale browsed alone, as a clerk opens them one by one (a
+        # browse of all of them would reload the whole list after each
+        # invoice, as every write clears the cache)
+        for sale_id in sale_ids:
+            Sale.manual_invoice([Sale(sale_id)])
+        return len(sale_ids)
 
     ctx.measure('sale processing order by order', stock,
         baseline='stock', setup=setup_stock, repeat=1)
@@ -193,3 +209,24 @@ def sales(ctx):
             run._process_items(run._claim_items(size))
         ctx.measure(f'one batch of {size} items', one_batch,
             setup=lambda: _setup_collected(ctx), repeat=1)
+        if os.environ.get('BENCH_INVOICING_RUN_TRACE_BATCHES'):
+            _measure_traced(ctx, f'one batch of {size} items', one_batch,
+                setup=lambda: _setup_collected(ctx))
+
+
+def _measure_traced(ctx, variant, func, setup):
+    """Measure func under tracemalloc (slower: its time is not comparable)
+    and record its peak of allocated memory"""
+    def traced(*args):
+        tracemalloc.start()
+        try:
+            result = func(*args)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        traced.peak = peak
+        return result
+    ctx.measure(f'{variant} [traced]', traced, setup=setup, repeat=1)
+    entry = ctx.variants[-1]
+    entry['peak_mib'] = round(traced.peak / 2 ** 20, 1)
+    entry['variant'] += f' peak {entry["peak_mib"]} MiB'
