@@ -83,6 +83,11 @@ class Snapshot(StatusMixin, ModelSQL, ModelView):
         year ending at date (today if None)"""
         pool = Pool()
         Company = pool.get('company.company')
+        # Two refreshes of the same customer at once (queue tasks of two
+        # workers, the cron) would both create its snapshot: the table lock
+        # is taken when the transaction starts (Tryton restarts it), so the
+        # second refresh waits, retries and sees the first one's snapshots
+        cls.lock()
         if companies is None:
             companies = Company.search([])
         for company in companies:

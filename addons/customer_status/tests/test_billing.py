@@ -4,7 +4,8 @@ import unittest
 from decimal import Decimal
 
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import (
+    activate_module, drop_db, with_transaction)
 
 from .tools import (
     D, add_currency_rate, create_chart, create_company, create_currency,
@@ -24,6 +25,9 @@ class CustomerStatusBillingTestCase(unittest.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         activate_module(['customer_status', 'customer_billing'])
+        # like ModuleTestCase: close the connections of the database so that
+        # the scenarios can restore it from the template
+        cls.addClassCleanup(drop_db)
 
     @with_transaction()
     def test_billed_through_headquarter(self):

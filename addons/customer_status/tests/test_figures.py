@@ -89,7 +89,8 @@ from decimal import Decimal
 from trytond.model.exceptions import AccessError
 from trytond.exceptions import UserError
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import (
+    activate_module, drop_db, with_transaction)
 from trytond.transaction import Transaction
 
 from .tools import (
@@ -215,6 +216,9 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         activate_module('customer_status')
+        # like ModuleTestCase: close the connections of the database so that
+        # the scenarios can restore it from the template
+        cls.addClassCleanup(drop_db)
 
     def assertFigures(self, values, expected):
         for name, value in expected.items():
