@@ -967,45 +967,23 @@ class Run(Workflow, ModelSQL, ModelView):
         return len(invoices)
 
     def _send_email(self, invoices):
-        "Email each invoice to its contact after commit"
-        from email.message import EmailMessage
-
-        from trytond.config import config
+        """Email each invoice to its billing contact after commit
+        (the message of customer_billing's delivery)"""
         from trytond.sendmail import send_message_transactional
-        pool = Pool()
-        InvoiceReport = pool.get('account.invoice', type='report')
         sent = 0
         for invoice in invoices:
-            email = invoice.party.email
-            if not email:
-                self._log('customer_invoicing_run.msg_log_output_failed',
-                    channel='email', invoice=invoice.rec_name,
-                    error=gettext('customer_invoicing_run.msg_log_no_email',
-                        invoice=invoice.rec_name))
-                continue
-            msg = EmailMessage()
-            msg['From'] = config.get('email', 'from')
-            msg['To'] = email
-            msg['Subject'] = gettext(
-                'customer_invoicing_run.msg_email_subject',
-                number=invoice.number)
-            msg.set_content(gettext(
-                    'customer_invoicing_run.msg_email_body',
-                    number=invoice.number, date=invoice.invoice_date,
-                    amount='%s %s' % (
-                        invoice.total_amount, invoice.currency.code)))
             try:
-                ext, content, _, name = InvoiceReport.execute(
-                    [invoice.id], {})
-                if isinstance(content, str):
-                    content = content.encode()
-                msg.add_attachment(
-                    bytes(content), maintype='application',
-                    subtype='octet-stream',
-                    filename='%s.%s' % (invoice.number, ext))
-            except UserError:
-                pass
-            send_message_transactional(msg)
+                message = invoice._get_billing_email_message()
+            except UserError as exception:
+                message, error = None, exception.message
+            else:
+                error = gettext('customer_invoicing_run.msg_log_no_email',
+                    invoice=invoice.rec_name)
+            if not message:
+                self._log('customer_invoicing_run.msg_log_output_failed',
+                    channel='email', invoice=invoice.rec_name, error=error)
+                continue
+            send_message_transactional(message)
             sent += 1
         return sent
 
