@@ -40,8 +40,11 @@ context=None, repeat=None, extrapolate=None)``
     the number of SQL statements executed (``execute``/``executemany`` of
     the backend's cursor class are counted while ``func`` runs).  When
     ``setup`` is given, it runs first in the same transaction (neither timed
-    nor counted) and its result is passed to ``func``.  The transaction is
-    rolled back unless ``commit`` is true, so variants all see the same data.
+    nor counted) and its result is passed to ``func``; the transaction's
+    record cache is emptied between them, so ``func`` does not read what the
+    setup left in it (records setup returns keep their own).  The
+    transaction is rolled back unless ``commit`` is true, so variants all
+    see the same data.
     ``baseline`` names what the variant is a baseline of: ``'naive'`` (a
     naive ORM version: per-record loops), ``'stock'`` (stock Tryton doing a
     comparable job) or ``'floor'`` (raw SQL: the best the database can do);
@@ -186,8 +189,11 @@ class Context:
         while runs:
             try:
                 with self.transaction(
-                        commit=commit, context=context, **extras):
+                        commit=commit, context=context, **extras) as trans:
                     args = (setup(),) if setup is not None else ()
+                    # start func with a cold record cache, as a new
+                    # transaction (a request, a queue task) would
+                    trans.cache.clear()
                     with count_queries() as counter:
                         start = time.perf_counter()
                         result = func(*args)

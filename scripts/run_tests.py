@@ -38,12 +38,17 @@ def load_module_tests(loader, name, pattern):
     return suite
 
 
-def without_generic(suite, keep=False):
+TOGETHER = 'SuiteTogetherTestCase'
+
+
+def without_generic(suite, keep=False, together=False):
     """Drop the checks every ModuleTestCase inherits from Tryton.
 
     They check the registration (views, depends, menus, access, rec names,
     ...), which does not depend on the database backend; the checks a module
-    writes itself, the scenarios and tests/ are kept.
+    writes itself, the scenarios and tests/ are kept.  With together, those
+    of the suite-together test case (every module activated in one database)
+    are kept as well.
     """
     from trytond.modules.company.tests import CompanyTestMixin
     from trytond.tests.test_tryton import ModuleTestCase
@@ -52,10 +57,11 @@ def without_generic(suite, keep=False):
     kept = unittest.TestSuite()
     for test in suite:
         if isinstance(test, unittest.TestSuite):
-            kept.addTest(without_generic(test, keep))
+            kept.addTest(without_generic(test, keep, together))
         elif keep == (isinstance(test, ModuleTestCase)
                 and test._testMethodName in generic
-                and test._testMethodName not in vars(type(test))):
+                and test._testMethodName not in vars(type(test))
+                and not (together and type(test).__name__ == TOGETHER)):
             kept.addTest(test)
     return kept
 
@@ -68,6 +74,9 @@ def main():
     parser.add_argument('--only-cross', action='store_true')
     parser.add_argument('--skip-generic', action='store_true',
         help="skip the generic checks inherited from ModuleTestCase")
+    parser.add_argument('--generic-together', action='store_true',
+        help="skip the generic checks of each module but keep them with "
+        "every module activated together (tests/test_suite_together.py)")
     parser.add_argument('--only-generic', action='store_true',
         help="only the generic checks inherited from ModuleTestCase")
     parser.add_argument('-k', dest='pattern', default=None,
@@ -85,6 +94,8 @@ def main():
                 os.path.join(ROOT, 'tests'), top_level_dir=ROOT))
     if args.skip_generic:
         suite = without_generic(suite)
+    elif args.generic_together:
+        suite = without_generic(suite, together=True)
     elif args.only_generic:
         suite = without_generic(suite, keep=True)
     result = unittest.TextTestRunner(

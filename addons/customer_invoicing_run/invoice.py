@@ -1,8 +1,28 @@
 # This file is part of Tryton.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import contextlib
+from contextvars import ContextVar
+
 from trytond.model import Index, Unique, fields
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
+
+# the ids of the taxes of the invoice lines an invoicing run batch is
+# computing the taxes of, and their records per context (see Tax.compute)
+_batch_taxes = ContextVar('_customer_invoicing_run_batch_taxes', default=None)
+
+
+@contextlib.contextmanager
+def batch_taxes(tax_ids):
+    """Compute the taxes of a batch with its taxes read once: stock
+    account.tax.compute reads the children of the taxes of each invoice line
+    (one query per line, as one2many values are not cached in a writable
+    transaction); inside this block they are read for all tax_ids at once"""
+    token = _batch_taxes.set((sorted(tax_ids), {}))
+    try:
+        yield
+    finally:
+        _batch_taxes.reset(token)
 
 
 class Invoice(metaclass=PoolMeta):
@@ -30,6 +50,15 @@ class Invoice(metaclass=PoolMeta):
     @classmethod
     def default_invoicing_sent(cls):
         return False
+
+    def compute_fields(self, field_names=None):
+        values = super().compute_fields(field_names=field_names)
+        # stock writes number_alnum and number_digit back on every invoice
+        # created (one UPDATE per invoice): only the changed values are kept
+        if values and self.id is not None and self.id >= 0:
+            values = {n: v for n, v in values.items()
+                if n not in self._fields or getattr(self, n) != v}
+        return values
 
     @classmethod
     def copy(cls, invoices, default=None):
@@ -84,3 +113,20 @@ class InvoiceLine(metaclass=PoolMeta):
                             })
             callbacks.append(release)
         return callbacks
+
+
+class Tax(metaclass=PoolMeta):
+    __name__ = 'account.tax'
+
+    @classmethod
+    def compute(cls, taxes, price_unit, quantity, date):
+        batch = _batch_taxes.get()
+        if batch is not None:
+            tax_ids, records = batch
+            context = Transaction().context
+            key = (context.get('company'), context.get('language'))
+            if key not in records:
+                records[key] = {t.id: t for t in cls.browse(tax_ids)}
+            shared = records[key]
+            taxes = [shared.get(t.id, t) for t in taxes]
+        return super().compute(taxes, price_unit, quantity, date)

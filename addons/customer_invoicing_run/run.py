@@ -25,6 +25,7 @@ from trytond.transaction import Transaction, TransactionError
 
 from .exceptions import (
     ItemError, ManualItemAccessError, RunAccessError, RunError)
+from .invoice import batch_taxes
 
 logger = logging.getLogger(__name__)
 
@@ -748,6 +749,7 @@ class Run(Workflow, ModelSQL, ModelView):
             if item.state == 'pending':
                 by_source[item.source_key].append(item)
         for source_key, source_items in by_source.items():
+            Item._prefetch(source_key, source_items)
             for item in source_items:
                 try:
                     line = item._get_invoice_line(source_key)
@@ -781,18 +783,21 @@ class Run(Workflow, ModelSQL, ModelView):
                         ('state', '=', 'draft'),
                         ])}
             new_invoices = []
+            journals = {}
             for item, line in lines:
                 if item.group_key not in invoices:
                     invoice = invoices[item.group_key] = self._get_invoice(
-                        item)
+                        item, journals=journals)
                     new_invoices.append(invoice)
             Invoice.save(new_invoices)
             for item, line in lines:
                 line.invoice = invoices[item.group_key]
             InvoiceLine.save([l for _, l in lines])
             Item._billed(lines)
-            Invoice.update_taxes(
-                Invoice.browse(list({l.invoice.id for _, l in lines})))
+            with batch_taxes({t.id for _, l in lines
+                        for t in getattr(l, 'taxes', None) or []}):
+                Invoice.update_taxes(
+                    Invoice.browse(list({l.invoice.id for _, l in lines})))
             Item.write([i for i, _ in lines], {'state': 'done'})
         if skipped:
             Item.write(skipped, {
@@ -810,8 +815,9 @@ class Run(Workflow, ModelSQL, ModelView):
         if to_write:
             Item.write(*to_write)
 
-    def _get_invoice(self, item):
-        "Return an unsaved invoice for the group of item"
+    def _get_invoice(self, item, journals=None):
+        """Return an unsaved invoice for the group of item
+        (journals caches the journal found per company and type)"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
         party = item.invoice_party
@@ -838,7 +844,13 @@ class Run(Workflow, ModelSQL, ModelView):
             invoice.originating_customer = None
             invoice.customer_account = None
         invoice.bill_to_third_party = invoice._is_billed_to_third_party()
-        invoice.set_journal()
+        journal_key = (invoice.company.id, invoice.type)
+        if journals is not None and journal_key in journals:
+            invoice.journal = journals[journal_key]
+        else:
+            invoice.set_journal()
+            if journals is not None:
+                journals[journal_key] = invoice.journal
         invoice.payment_term = (
             account.profile.payment_term if account
             and account.profile.payment_term
@@ -1359,6 +1371,14 @@ class RunItem(ModelSQL, ModelView):
         return getattr(self, '_get_invoice_line_%s' % source_key)()
 
     @classmethod
+    def _prefetch(cls, source_key, items):
+        """Read what billing the items of source_key needs for all of them
+        at once (the _prefetch_<source> hooks)"""
+        method = getattr(cls, '_prefetch_%s' % source_key, None)
+        if method:
+            method(items)
+
+    @classmethod
     def _billed(cls, pairs):
         "Call the _billed_<source> hooks with the saved (item, line) pairs"
         by_source = defaultdict(list)
@@ -1395,6 +1415,7 @@ class RunItem(ModelSQL, ModelView):
             if item.state == 'failed':
                 by_run[item.run].append(item)
         to_write = []
+        claimed = {}  # the sources put back to pending by this call
         for run, run_items in by_run.items():
             candidates = [{
                     'source': str(i.source),
@@ -1409,19 +1430,52 @@ class RunItem(ModelSQL, ModelView):
                     'origin': i._get_origin(),
                     } for i in run_items]
             candidates = run._complete_candidates(candidates)
+            active_sources = {}
             for item, values in zip(run_items, candidates):
+                if values['state'] == 'pending':
+                    active_sources[item] = cls._get_active_source(
+                        str(item.source), item.date)
+            taken = cls._active_elsewhere(active_sources.values())
+            taken.update(claimed)
+            for item, values in zip(run_items, candidates):
+                active_source = active_sources.get(item)
+                if active_source is not None:
+                    claimed.setdefault(active_source, run)
+                if active_source in taken:
+                    # billed (or pending) in another run since it failed
+                    to_write.extend(([item], {
+                                'state': 'cancelled',
+                                'error': gettext('customer_invoicing_run'
+                                    '.msg_item_billed_elsewhere',
+                                    source=item.rec_name,
+                                    run=taken[active_source].rec_name),
+                                }))
+                    continue
                 to_write.extend(([item], {
                             'state': values['state'],
                             'error': values['error'],
                             'invoice_party': values['invoice_party'],
                             'group_key': values['group_key'],
-                            'active_source': (
-                                cls._get_active_source(
-                                    str(item.source), item.date)
-                                if values['state'] == 'pending' else None),
+                            'active_source': active_source,
                             }))
         if to_write:
             cls.write(*to_write)
+
+    @classmethod
+    def _active_elsewhere(cls, active_sources):
+        """Return the run holding each of active_sources in a pending or
+        billed item"""
+        pool = Pool()
+        Run = pool.get('customer.invoicing.run')
+        item = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        taken = {}
+        for sub in grouped_slice(list(active_sources)):
+            cursor.execute(*item.select(item.active_source, item.run,
+                    where=item.active_source.in_(list(sub))))
+            taken.update(cursor)
+        runs = {r.id: r for r in Run.browse(list(set(taken.values())))}
+        return {s: runs[r] for s, r in taken.items()}
 
     def _get_third_party(self):
         "Return the id of the third party of the source"

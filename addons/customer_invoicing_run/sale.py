@@ -88,6 +88,16 @@ class Run(metaclass=PoolMeta):
 class RunItem(metaclass=PoolMeta):
     __name__ = 'customer.invoicing.run.item'
 
+    @classmethod
+    def _prefetch_sale(cls, items):
+        # The product of a sale line is a many2one with a context: read first
+        # among the other fields it is instantiated for every line of the
+        # batch, read after them it is read again line by line
+        for item in items:
+            if item.source:
+                item.source.product
+                break
+
     def _get_invoice_line_sale(self):
         with Transaction().set_context(_customer_invoicing_run=True):
             lines = self.source.get_invoice_line()
