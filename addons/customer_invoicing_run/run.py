@@ -213,7 +213,7 @@ class Run(Workflow, ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         counts = defaultdict(lambda: defaultdict(int))
         invoices = defaultdict(int)
-        for sub_ids in grouped_slice(list(map(int, runs))):
+        for sub_ids in grouped_slice(list(map(int, runs)), 1000):
             sub_ids = list(sub_ids)
             cursor.execute(*item.select(
                     item.run, item.state, Count(item.id),
@@ -1470,7 +1470,7 @@ class RunItem(ModelSQL, ModelView):
         item = cls.__table__()
         cursor = Transaction().connection.cursor()
         taken = {}
-        for sub in grouped_slice(list(active_sources)):
+        for sub in grouped_slice(list(active_sources), 1000):
             cursor.execute(*item.select(item.active_source, item.run,
                     where=item.active_source.in_(list(sub))))
             taken.update(cursor)
@@ -1612,7 +1612,7 @@ class ManualItem(ModelSQL, ModelView):
         item = Item.__table__()
         cursor = Transaction().connection.cursor()
         billed = set()
-        for sub in grouped_slice(records):
+        for sub in grouped_slice(records, 1000):
             cursor.execute(*item.select(item.active_source,
                     where=item.active_source.in_(
                         [str(r) for r in sub])))

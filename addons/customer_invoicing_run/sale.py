@@ -21,7 +21,7 @@ class SaleLine(metaclass=PoolMeta):
         item = Item.__table__()
         cursor = Transaction().connection.cursor()
         pending = set()
-        for sub in grouped_slice(lines):
+        for sub in grouped_slice(lines, 1000):
             cursor.execute(*item.select(item.active_source,
                     where=item.active_source.in_([str(l) for l in sub])
                     & (item.state == 'pending')))
