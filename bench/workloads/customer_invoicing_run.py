@@ -10,10 +10,16 @@ customer_invoicing_run.sales
       ``_process_items(_claim_items(500))`` until none is pending), in one
       transaction;
     * by stock Tryton, order by order: ``sale.sale.manual_invoice`` (the sale
-      processing with the manual invoice) of each sale (``[stock]``);
+      processing with the manual invoice) of each sale (``[stock]``); above
+      1,000 sales (``BENCH_INVOICING_RUN_STOCK_SAMPLE``) the first 1,000 of
+      them are invoiced and the time and queries extrapolated (each sale is
+      invoiced alone, so its cost does not depend on the others);
     * one batch of 100 and one batch of 500 items alone (after the
       collection, in the setup): their numbers of queries show that a
-      batch's queries do not depend on its size.
+      batch's queries do not depend on its lines, only on its invoices
+      (the number of invoices of each batch is in the variant's name; the
+      query count per number of lines is asserted by the module's
+      ``scenario_invoicing_run_batch_queries.rst``).
 
     The run never holds more than one batch of items (and 1,000 candidate
     rows while collecting), so its memory is bounded by the batch size: the
@@ -34,6 +40,7 @@ from decimal import Decimal
 from bench.harness import workload
 
 SALES = int(os.environ.get('BENCH_INVOICING_RUN_SALES', 10_000))
+STOCK_SAMPLE = int(os.environ.get('BENCH_INVOICING_RUN_STOCK_SAMPLE', 1_000))
 TEMPLATES = 100
 
 
@@ -190,7 +197,7 @@ def sales(ctx):
         # this transaction no lock is needed, tell trytond so that it does
         # not restart the whole measure once per sale
         Transaction().create_records['sale.sale'].extend(sale_ids)
-        return sale_ids
+        return sale_ids[:STOCK_SAMPLE]
 
     def stock(sale_ids):
         # each sale browsed alone, as a clerk opens them one by one (a
@@ -200,8 +207,11 @@ def sales(ctx):
             Sale.manual_invoice([Sale(sale_id)])
         return len(sale_ids)
 
+    # each sale is invoiced on its own: the time of a sample of them
+    # extrapolates linearly
     ctx.measure('sale processing order by order', stock,
-        baseline='stock', setup=setup_stock, repeat=1)
+        baseline='stock', setup=setup_stock, repeat=1,
+        extrapolate=SALES / STOCK_SAMPLE if SALES > STOCK_SAMPLE else None)
 
     for size in [100, 500]:
         def one_batch(collected, size=size):
@@ -209,6 +219,15 @@ def sales(ctx):
             run._process_items(run._claim_items(size))
         ctx.measure(f'one batch of {size} items', one_batch,
             setup=lambda: _setup_collected(ctx), repeat=1)
+        # what the batch's queries depend on: its invoices (Tryton validates
+        # the domains of each new invoice's address and customer account),
+        # not its lines
+        with ctx.transaction():
+            run, _ = _setup_collected(ctx)
+            run._process_items(run._claim_items(size))
+            invoices = Invoice.search_count([('invoicing_run', '=', run.id)])
+        ctx.variants[-1]['invoices'] = invoices
+        ctx.variants[-1]['variant'] += f' ({invoices} invoices)'
         if os.environ.get('BENCH_INVOICING_RUN_TRACE_BATCHES'):
             _measure_traced(ctx, f'one batch of {size} items', one_batch,
                 setup=lambda: _setup_collected(ctx))
