@@ -14,6 +14,11 @@ customer_invoicing_run.sales
       1,000 sales (``BENCH_INVOICING_RUN_STOCK_SAMPLE``) the first 1,000 of
       them are invoiced and the time and queries extrapolated (each sale is
       invoiced alone, so its cost does not depend on the others);
+    * by raw SQL (``[floor]``): the items collected in the setup billed by
+      five statements (invoices per grouping key, lines from the sale lines,
+      their taxes, the invoice taxes summed, the items marked); its
+      invoices, lines, untaxed and tax totals are checked equal to the
+      run's;
     * one batch of 100 and one batch of 500 items alone (after the
       collection, in the setup): their numbers of queries show that a
       batch's queries do not depend on its lines, only on its invoices
@@ -185,8 +190,50 @@ def sales(ctx):
             run._process_items(items)
         return count, Invoice.search_count([('invoicing_run', '=', run.id)])
 
-    ctx.measure('run: collect and bill every batch of 500', run_all,
-        setup=setup_run, repeat=1)
+    def totals(run):
+        "Invoices, lines, untaxed and tax amounts the run created"
+        cursor = _cursor()
+        cursor.execute(
+            "SELECT COUNT(DISTINCT i.id), COUNT(l.id), "
+            "SUM(CAST(l.quantity AS NUMERIC) * l.unit_price) "
+            "FROM account_invoice i "
+            "JOIN account_invoice_line l ON l.invoice = i.id "
+            "WHERE i.invoicing_run = %s", (run.id,))
+        invoices, lines, untaxed = cursor.fetchone()
+        cursor.execute(
+            "SELECT SUM(t.amount) FROM account_invoice_tax t "
+            "JOIN account_invoice i ON t.invoice = i.id "
+            "WHERE i.invoicing_run = %s", (run.id,))
+        tax, = cursor.fetchone()
+        return invoices, lines, round(untaxed, 2), round(tax, 2)
+
+    def run_totals(run):
+        run_all(run)
+        return totals(run)
+
+    expected = ctx.measure('run: collect and bill every batch of 500',
+        run_totals, setup=setup_run, repeat=1)
+
+    def setup_floor():
+        run, _ = _setup_collected(ctx)
+        journal = pool.get('account.journal').find({'type': 'revenue'})
+        product, = pool.get('product.product').search([
+                ('salable', '=', True), ('type', '=', 'service')], limit=1)
+        receivable = pool.get('account.configuration')(1).get_multivalue(
+            'default_account_receivable', company=ctx.company)
+        return run, journal.id, receivable.id, product.account_revenue_used.id
+
+    def floor(args):
+        run, journal, receivable, revenue = args
+        _bill_floor(run, journal, receivable, revenue)
+        return totals(run)
+
+    floor_totals = ctx.measure(
+        'SQL floor: insert the invoices, lines and taxes', floor,
+        baseline='floor', setup=setup_floor, repeat=1)
+    if floor_totals != expected:
+        raise AssertionError(
+            f"floor {floor_totals} differs from the run {expected}")
     _measure_traced(ctx, 'run: collect and bill every batch of 500',
         run_all, setup=setup_run)
 
@@ -208,10 +255,12 @@ def sales(ctx):
         return len(sale_ids)
 
     # each sale is invoiced on its own: the time of a sample of them
-    # extrapolates linearly
-    ctx.measure('sale processing order by order', stock,
-        baseline='stock', setup=setup_stock, repeat=1,
-        extrapolate=SALES / STOCK_SAMPLE if SALES > STOCK_SAMPLE else None)
+    # extrapolates linearly (a sample of 0 skips the stock variant)
+    if STOCK_SAMPLE:
+        ctx.measure('sale processing order by order', stock,
+            baseline='stock', setup=setup_stock, repeat=1,
+            extrapolate=(
+                SALES / STOCK_SAMPLE if SALES > STOCK_SAMPLE else None))
 
     for size in [100, 500]:
         def one_batch(collected, size=size):
@@ -231,6 +280,63 @@ def sales(ctx):
         if os.environ.get('BENCH_INVOICING_RUN_TRACE_BATCHES'):
             _measure_traced(ctx, f'one batch of {size} items', one_batch,
                 setup=lambda: _setup_collected(ctx))
+
+
+def _bill_floor(run, journal, receivable, revenue):
+    """Bill the pending items of run with raw SQL: one draft invoice per
+    grouping key, the lines from the sale lines with their taxes, the
+    invoice taxes summed per invoice and tax (the journal, receivable and
+    revenue accounts are given: the generated customers and the product all
+    use the defaults)"""
+    cursor = _cursor()
+    cursor.execute(
+        "INSERT INTO account_invoice (company, type, party, invoice_address, "
+        "currency, account, journal, invoice_date, state, invoicing_run, "
+        "invoicing_key, invoicing_sent, create_uid, create_date) "
+        "SELECT i.company, 'out', i.invoice_party, "
+        "(SELECT a.id FROM party_address a WHERE a.party = i.invoice_party "
+        "AND a.active ORDER BY a.sequence, a.id LIMIT 1), "
+        "i.currency, %s, %s, CURRENT_DATE, 'draft', i.run, i.group_key, "
+        "false, 0, now() "
+        "FROM (SELECT DISTINCT ON (group_key) company, invoice_party, "
+        "currency, run, group_key FROM customer_invoicing_run_item "
+        "WHERE run = %s AND state = 'pending' ORDER BY group_key, id) i",
+        (receivable, journal, run.id))
+    cursor.execute(
+        "INSERT INTO account_invoice_line (invoice, type, invoice_type, "
+        "company, currency, product, quantity, unit, unit_price, account, "
+        "description, origin, invoicing_item, create_uid, create_date) "
+        "SELECT v.id, 'line', 'out', i.company, i.currency, l.product, "
+        "l.quantity, l.unit, l.unit_price, %s, l.description, "
+        "'sale.line,' || l.id, i.id, 0, now() "
+        "FROM customer_invoicing_run_item i "
+        "JOIN sale_line l ON l.id = split_part(i.source, ',', 2)::integer "
+        "JOIN account_invoice v ON v.invoicing_run = i.run "
+        "AND v.invoicing_key = i.group_key "
+        "WHERE i.run = %s AND i.state = 'pending'", (revenue, run.id))
+    cursor.execute(
+        'INSERT INTO "account_invoice_line-account_tax" '
+        "(line, tax, create_uid, create_date) "
+        "SELECT l.id, t.tax, 0, now() FROM account_invoice_line l "
+        "JOIN account_invoice v ON l.invoice = v.id "
+        'JOIN "sale_line-account_tax" t '
+        "ON t.line = split_part(l.origin, ',', 2)::integer "
+        "WHERE v.invoicing_run = %s", (run.id,))
+    cursor.execute(
+        "INSERT INTO account_invoice_tax (invoice, tax, base, amount, "
+        "account, description, manual, create_uid, create_date) "
+        "SELECT l.invoice, x.id, "
+        "SUM(CAST(l.quantity AS NUMERIC) * l.unit_price), "
+        "ROUND(SUM(CAST(l.quantity AS NUMERIC) * l.unit_price) * x.rate, 2), "
+        "x.invoice_account, x.description, false, 0, now() "
+        "FROM account_invoice_line l "
+        "JOIN account_invoice v ON l.invoice = v.id "
+        'JOIN "account_invoice_line-account_tax" lt ON lt.line = l.id '
+        "JOIN account_tax x ON x.id = lt.tax "
+        "WHERE v.invoicing_run = %s GROUP BY l.invoice, x.id", (run.id,))
+    cursor.execute(
+        "UPDATE customer_invoicing_run_item SET state = 'done' "
+        "WHERE run = %s AND state = 'pending'", (run.id,))
 
 
 def _measure_traced(ctx, variant, func, setup):
