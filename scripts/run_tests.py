@@ -10,9 +10,11 @@ are discovered after them.
 """
 import argparse
 import importlib
+import json
 import os
 import pkgutil
 import sys
+import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,6 +68,55 @@ def without_generic(suite, keep=False, together=False):
     return kept
 
 
+class TimingResult(unittest.TextTestResult):
+    """Record each test's duration; the time between two tests (class and
+    module set-up and tear-down) is counted to the class of the next."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.durations = {}
+        self.setups = {}
+        self._last = time.monotonic()
+
+    def startTest(self, test):
+        now = time.monotonic()
+        key = unit_of(test)
+        self.setups[key] = self.setups.get(key, 0) + now - self._last
+        self._start = now
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self._last = time.monotonic()
+        self.durations[test.id()] = self._last - self._start
+
+
+def unit_of(test):
+    "The test class, or the scenario file of a doctest."
+    if isinstance(test, unittest.case._SubTest):
+        test = test.test_case
+    cls = type(test)
+    if hasattr(test, '_dt_test'):
+        return os.path.basename(test._dt_test.filename)
+    return f'{cls.__module__}.{cls.__qualname__}'
+
+
+def patch_template_names(prefix):
+    """Name the PostgreSQL template databases of Tryton's DB_CACHE after
+    this run (prefix-<hash> instead of test-<hash>): a run creates and
+    drops only its own."""
+    from trytond.tests import test_tryton
+    original = test_tryton._db_cache_file
+
+    def _db_cache_file(path, name):
+        result = original(path, name)
+        if test_tryton.DB_CACHE.startswith('postgresql://'):
+            head, _, tail = result.rpartition('/test-')
+            result = f'{head}/{prefix}-{tail}'
+        return result
+    test_tryton._db_cache_file = _db_cache_file
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('modules', nargs='*')
@@ -83,7 +134,11 @@ def main():
         help="only test files whose name contains this")
     parser.add_argument('-q', dest='verbosity', action='store_const', const=1,
         default=2, help="dots instead of one line per test")
+    parser.add_argument('--timing', metavar='FILE',
+        help="write each test's and each class's set-up duration (JSON)")
     args = parser.parse_args()
+    if os.environ.get('TEST_DB_PREFIX'):
+        patch_template_names(os.environ['TEST_DB_PREFIX'])
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     if not args.only_cross:
@@ -98,8 +153,12 @@ def main():
         suite = without_generic(suite, together=True)
     elif args.only_generic:
         suite = without_generic(suite, keep=True)
-    result = unittest.TextTestRunner(
-        verbosity=args.verbosity, failfast=False).run(suite)
+    result = unittest.TextTestRunner(verbosity=args.verbosity,
+        failfast=False, resultclass=TimingResult).run(suite)
+    if args.timing:
+        with open(args.timing, 'w') as fd:
+            json.dump({'tests': result.durations,
+                    'setups': result.setups}, fd, indent=1)
     sys.exit(not result.wasSuccessful())
 
 

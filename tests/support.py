@@ -146,6 +146,14 @@ def _tree_signature(top):
     return digest.digest()
 
 
+def cache_prefix():
+    """Prefix of the PostgreSQL template databases build_cached keeps:
+    TEST_DB_PREFIX (set by scripts/test for one run, which drops them at
+    its end) followed by _cache, or suite_cache."""
+    run = os.environ.get('TEST_DB_PREFIX')
+    return f'{run}_cache' if run else 'suite_cache'
+
+
 def rpc(url, method, params=(), timeout=30, session=None):
     "Call one JSON-RPC method at url and return its result."
     data = json.dumps({'id': 1, 'method': method, 'params': list(params)})
@@ -443,17 +451,18 @@ class Site:
             return False
         key = source_key(modules)
         if self.postgresql:
-            template = f'suite_cache_{modules_key(modules)}_{key}'
+            prefix = f'{cache_prefix()}_{modules_key(modules)}_'
+            template = prefix + key
             if self.exists(template):
                 self.copy(template, name)
                 return True
             self.build(name, modules)
             # drop the stale caches of this module set, keep this one
-            prefix = f'suite_cache_{modules_key(modules)}_'
             with self._pg() as conn:
                 stale = [n for n, in conn.execute(
                         "SELECT datname FROM pg_database "
-                        "WHERE datname LIKE %s", (prefix + '%',))]
+                        "WHERE left(datname, %s) = %s",
+                        (len(prefix), prefix))]
             for old in stale:
                 self.drop(old)
             try:
