@@ -12,14 +12,15 @@ import importlib
 import json
 import os
 import pkgutil
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, 'bench', 'results')
+sys.path.insert(0, os.path.join(ROOT, 'scripts'))
+import activate  # noqa: E402
+import pg_tool  # noqa: E402
 STOCK_MODULES = ['account_invoice', 'sale', 'project_invoice', 'timesheet']
 
 
@@ -42,45 +43,29 @@ def discover():
     return harness.WORKLOADS
 
 
-def _admin(config, database, *args):
-    with tempfile.NamedTemporaryFile('w', delete=False) as passfile:
-        passfile.write('admin\n')
-    env = dict(os.environ, TRYTONPASSFILE=passfile.name)
-    try:
-        command = [os.path.join(os.path.dirname(sys.executable),
-                'trytond-admin'), '-c', config, '-d', database, *args]
-        result = subprocess.run(command, input='\n', text=True, env=env,
-            capture_output=True)
-    finally:
-        os.unlink(passfile.name)
-    if result.returncode:
-        sys.stderr.write(result.stderr[-4000:])
-    return result.returncode == 0
-
-
-def _pg(sql, dbname='postgres'):
-    import psycopg
+def _server_uri():
     from trytond import config
-    uri = config.get('database', 'uri')
-    conninfo = uri.rstrip('/') + '/' + dbname
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        return conn.execute(sql).fetchall() if sql.lstrip().upper(
-            ).startswith('SELECT') else conn.execute(sql)
+    return config.get('database', 'uri')
 
 
-def database_exists(name):
-    return bool(_pg(
-            f"SELECT 1 FROM pg_database WHERE datname = '{name}'"))
+def _admin(config, database, *args):
+    try:
+        activate.admin([config], database, *args, password='admin')
+    except activate.AdminError as exception:
+        sys.stderr.write(str(exception)[-4000:])
+        return False
+    return True
 
 
 def create_database(config, name, scale, seed, modules):
     "Create the database, activate modules and generate the data."
     from bench.generator import Generator
     from trytond.pool import Pool
-    if database_exists(name):
+    uri = _server_uri()
+    if pg_tool.exists(uri, name):
         Pool.stop(name)
-        _pg(f'DROP DATABASE "{name}" WITH (FORCE)')
-    _pg(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'unicode\'')
+        pg_tool.drop(uri, name)
+    pg_tool.create(uri, name)
     timings = {}
     start = time.perf_counter()
     if not _admin(config, name, '--all'):
@@ -237,7 +222,7 @@ def main(argv=None):
     modules = (args.modules.split(',') if args.modules
         else STOCK_MODULES + suite_modules())
     generation = None
-    if args.reuse and database_exists(database):
+    if args.reuse and pg_tool.exists(_server_uri(), database):
         print(f"reusing {database}", file=sys.stderr)
     else:
         print(f"creating {database} at scale {args.scale}", file=sys.stderr)

@@ -5,6 +5,8 @@
     pg_tool.py drop-prefix URI PREFIX drop the databases named PREFIX_...
                                       or PREFIX-... (one run's databases)
     pg_tool.py drop URI NAME          drop one database
+    pg_tool.py create URI NAME        create an empty database
+    pg_tool.py exists URI NAME        exit 0 when database NAME exists
 
 As a module: ``connect``, ``exists``, ``create``, ``copy``, ``drop`` and
 ``drop_prefix`` take the server URI (``postgresql://host:port/``) first.
@@ -88,6 +90,10 @@ def main():
         drop_prefix(uri, sys.argv[3])
     elif command == 'drop':
         drop(uri, sys.argv[3])
+    elif command == 'create':
+        create(uri, sys.argv[3])
+    elif command == 'exists':
+        sys.exit(0 if exists(uri, sys.argv[3]) else 1)
     elif command != 'ping':
         sys.exit(f"unknown command {command}")
 

@@ -32,6 +32,8 @@ API:
     One JSON-RPC call (``/rpc/`` or ``/<db>/rpc/``), returns the result.
 """
 import atexit
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -281,6 +283,17 @@ def run(argv, env=None, timeout=900, what=None, input=b''):
     return result
 
 
+@contextlib.contextmanager
+def _cache_lock(what):
+    "An exclusive lock between processes (TEST_LOCK_DIR or the temp dir)."
+    directory = os.environ.get('TEST_LOCK_DIR') or tempfile.gettempdir()
+    path = os.path.join(directory, 'support-cache-%s.lock'
+        % hashlib.sha1(what.encode()).hexdigest()[:16])
+    with open(path, 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 class Site:
     """Databases of one URI and the config files the processes read.
 
@@ -449,6 +462,11 @@ class Site:
         if not cache:
             self.build(name, modules)
             return False
+        # one process builds a module set, the others wait and copy it
+        with _cache_lock(f'{self.postgresql}:{cache}:{sorted(modules)}'):
+            return self._build_cached(name, modules, cache)
+
+    def _build_cached(self, name, modules, cache):
         key = source_key(modules)
         if self.postgresql:
             prefix = f'{cache_prefix()}_{modules_key(modules)}_'
