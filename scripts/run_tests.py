@@ -372,6 +372,7 @@ class Scheduler:
             self.results.append({'backend': backend, 'unit': unit,
                     'start': started, 'end': ended, 'cpu': cpu,
                     'summary': summary})
+            self.save_timings()
             counts = count(summary['outcomes'].values())
             print(f"[{ended - self.started:6.0f} s] {backend:10} "
                 f"{unit} {ended - started:.1f} s (CPU {cpu:.1f} s): "
@@ -389,17 +390,17 @@ class Scheduler:
         self.started = time.monotonic()
         print(f"== {len(self.queue)} units on {', '.join(self.args.backends)}"
             f" in {self.args.jobs} processes, longest first "
-            f"(logs in {self.logs})", flush=True)
+            f"(logs in {self.logs}; load {load()})", flush=True)
         threads = [threading.Thread(target=self.worker)
             for _ in range(self.args.jobs)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        self.save_timings()
         return self.report()
 
     def save_timings(self):
+        "Record the units' durations so far for the next run's order."
         timings = load_timings() if os.path.exists(TIMINGS) else {}
         for result in self.results:
             timings[f"{result['backend']}:{result['unit']}"] = round(
@@ -438,9 +439,14 @@ class Scheduler:
             print(f"   slowest units ({backend}, with set-up; CPU time):")
             for duration, cpu, unit in units[:10]:
                 print(f"   {duration:7.1f} s  {cpu:7.1f} s  {unit}")
-        print(f"\n== total {time.monotonic() - self.started:.0f} s")
+        print(f"\n== total {time.monotonic() - self.started:.0f} s "
+            f"(load at the end {load()})")
         print(format_counts(total))
         return 1 if total['failed'] else 0
+
+
+def load():
+    return ' '.join(f'{v:.1f}' for v in os.getloadavg())
 
 
 def count(outcomes):

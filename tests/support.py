@@ -46,9 +46,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'scripts'))
+import activate  # noqa: E402
+import pg_tool  # noqa: E402
 BIN = os.path.join(ROOT, '.venv', 'bin')
 PYTHON = os.path.join(BIN, 'python')
 SAO_ROOT = os.path.join(ROOT, '.cache', 'sao')
@@ -70,25 +73,12 @@ def is_postgresql(uri=None):
 
 
 def _pg_conninfo(uri, dbname):
-    parts = urlsplit(uri)
-    return urlunsplit(parts._replace(path='/' + dbname))
+    return pg_tool.conninfo(uri, dbname)
 
 
 def postgresql_unavailable(uri=None):
     "Return None when PostgreSQL answers at uri, else a reason."
-    uri = uri or database_uri()
-    try:
-        import psycopg
-    except ImportError as exception:
-        return f"psycopg is not installed: {exception}"
-    try:
-        conn = psycopg.connect(
-            _pg_conninfo(uri, 'postgres'), connect_timeout=3,
-            autocommit=True)
-    except Exception as exception:
-        return f"PostgreSQL unreachable at {uri}: {exception}"
-    conn.close()
-    return None
+    return pg_tool.unavailable(uri or database_uri())
 
 
 def free_port():
@@ -356,39 +346,24 @@ class Site:
 
     # databases
 
-    def _pg(self):
-        import psycopg
-        return psycopg.connect(
-            _pg_conninfo(self.uri, 'postgres'), autocommit=True)
-
     def sqlite_file(self, name):
         return os.path.join(self.db_path, name + '.sqlite')
 
     def exists(self, name):
         if self.postgresql:
-            with self._pg() as conn:
-                return bool(conn.execute(
-                        'SELECT 1 FROM pg_database WHERE datname = %s',
-                        (name,)).fetchone())
+            return pg_tool.exists(self.uri, name)
         return os.path.exists(self.sqlite_file(name))
 
     def create_empty(self, name):
         if self.postgresql:
-            from psycopg import sql
-            with self._pg() as conn:
-                conn.execute(sql.SQL(
-                        "CREATE DATABASE {} TEMPLATE template0 "
-                        "ENCODING 'unicode'").format(sql.Identifier(name)))
+            pg_tool.create(self.uri, name)
         else:
             open(self.sqlite_file(name), 'w').close()
 
     def copy(self, source, target):
         "Copy database source to target (which must not exist)."
         if self.postgresql:
-            from psycopg import sql
-            with self._pg() as conn:
-                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                        sql.Identifier(target), sql.Identifier(source)))
+            pg_tool.copy(self.uri, source, target)
         else:
             shutil.copyfile(self.sqlite_file(source), self.sqlite_file(target))
 
@@ -397,11 +372,7 @@ class Site:
 
     def drop(self, name):
         if self.postgresql:
-            from psycopg import sql
-            with self._pg() as conn:
-                conn.execute(sql.SQL(
-                        "DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(name)))
+            pg_tool.drop(self.uri, name)
         else:
             try:
                 os.remove(self.sqlite_file(name))
@@ -409,12 +380,9 @@ class Site:
                 pass
 
     def admin(self, name, *args, timeout=900):
-        "Run trytond-admin on database name with args."
-        argv = [os.path.join(BIN, 'trytond-admin'), '-c', *self.config_files,
-            '-d', name, *args]
-        # an empty line answers the admin email prompt of --all
-        return run(argv, env=self.env(), timeout=timeout, input=b'\n',
-            what=f"trytond-admin {' '.join(args)}")
+        "Run trytond-admin on database name with args; return its output."
+        return activate.admin(self.config_files, name, *args,
+            env=self.env(), timeout=timeout)
 
     def build(self, name, modules):
         """Create database name with modules activated and the admin user
@@ -422,10 +390,8 @@ class Site:
         for attempt in range(2):
             self.create_empty(name)
             try:
-                self.admin(name, '--all')
-                if modules:
-                    self.admin(name, '-u', *sorted(modules),
-                        '--activate-dependencies')
+                activate.activate(
+                    self.config_files, name, modules, env=self.env())
                 self.finish_config_wizard(name)
                 return
             except RuntimeError as exception:
@@ -476,12 +442,7 @@ class Site:
                 return True
             self.build(name, modules)
             # drop the stale caches of this module set, keep this one
-            with self._pg() as conn:
-                stale = [n for n, in conn.execute(
-                        "SELECT datname FROM pg_database "
-                        "WHERE left(datname, %s) = %s",
-                        (len(prefix), prefix))]
-            for old in stale:
+            for old in pg_tool.names_with_prefix(self.uri, prefix):
                 self.drop(old)
             try:
                 self.copy(name, template)
