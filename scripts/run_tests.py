@@ -471,6 +471,57 @@ def tail(path, size=3000):
         return ''
 
 
+def category(test, generic):
+    "The profile's row of a test id."
+    name = test.rpartition('.')[2]
+    if test.startswith('tests.test_deployment') or test.startswith(
+            'tests.test_invoicing_run_reliability'):
+        return 'deployment and reliability'
+    if test.startswith('tests.') and 'browser' in test.split('.')[1]:
+        return 'browser'
+    if test.endswith('_rst'):
+        return 'scenarios'
+    if name in generic:
+        return 'generic checks'
+    return 'other tests'
+
+
+def profile(directory):
+    """Markdown tables of a scheduled run's logs (directory/<backend>/
+    <unit>.json): where the time goes per backend and per unit."""
+    from trytond.modules.company.tests import CompanyTestMixin
+    from trytond.tests.test_tryton import ModuleTestCase
+    generic = {n for base in (ModuleTestCase, CompanyTestMixin)
+        for n in vars(base) if n.startswith('test')}
+    rows, units = {}, []
+    for backend in sorted(os.listdir(directory)):
+        path = os.path.join(directory, backend)
+        if not os.path.isdir(path):
+            continue
+        for file in sorted(os.listdir(path)):
+            if not file.endswith('.json'):
+                continue
+            with open(os.path.join(path, file)) as fd:
+                data = json.load(fd)
+            setup = sum(data['setups'].values())
+            key = (backend, 'class set-up: database, module activation')
+            rows[key] = rows.get(key, 0) + setup
+            for test, duration in data['tests'].items():
+                key = (backend, category(test, generic))
+                rows[key] = rows.get(key, 0) + duration
+            units.append((setup + sum(data['tests'].values()), backend,
+                    file[:-len('.json')], setup, len(data['tests'])))
+    lines = ['| backend | what | seconds |', '|---|---|---:|']
+    for (backend, what), seconds in sorted(rows.items()):
+        lines.append(f'| {backend} | {what} | {seconds:.0f} |')
+    lines += ['', '| backend | unit | tests | set-up s | total s |',
+        '|---|---|---:|---:|---:|']
+    for total, backend, unit, setup, tests in sorted(units, reverse=True):
+        lines.append(f'| {backend} | {unit} | {tests} | {setup:.0f} '
+            f'| {total:.0f} |')
+    print('\n'.join(lines))
+
+
 def run_unit(args):
     "Child of a scheduled run: the tests of one unit of one file."
     if os.environ.get('TEST_LOCK_DIR'):
@@ -519,10 +570,14 @@ def main():
         default=os.path.join(ROOT, 'var', 'test-cache', 'sqlite'),
         help="scheduled run: DB_CACHE of the SQLite children")
     parser.add_argument('--logs', help="scheduled run: a log per unit here")
+    parser.add_argument('--profile', metavar='LOGS',
+        help="print the time tables of a scheduled run's logs")
     parser.add_argument('--unit', help=argparse.SUPPRESS)
     parser.add_argument('--file', help=argparse.SUPPRESS)
     parser.add_argument('--generic', default='all', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.profile:
+        return profile(args.profile)
     if os.environ.get('TEST_DB_PREFIX'):
         patch_template_names(os.environ['TEST_DB_PREFIX'])
     unknown = set(args.modules) - set(module_names())
