@@ -2,7 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 from collections import defaultdict
 
-from trytond.model import fields
+from trytond.model import ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -38,6 +38,8 @@ class Sale(BillingObligationMixin, metaclass=PoolMeta):
         return self.untaxed_amount
 
     @classmethod
+    @ModelView.button
+    @Workflow.transition('quotation')
     def quote(cls, sales):
         for sale in sales:
             sale.check_billing(sale.sale_date)
