@@ -17,18 +17,15 @@ the same name and checks that both have:
   override accepts anything (``*args, **kwargs``).
 """
 import inspect
-import os
 import unittest
 
 from trytond.model import ModelView, Workflow, dualmethod
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, drop_db, with_transaction
+from trytond.tests.test_tryton import (
+    activate_module, drop_db, with_transaction)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ADDONS = os.path.join(ROOT, 'addons')
-SUITE = sorted(
-    n for n in os.listdir(ADDONS)
-    if os.path.isfile(os.path.join(ADDONS, n, 'tryton.cfg')))
+from .test_suite_together import SUITE
+
 SUITE_PACKAGES = tuple(f'trytond.modules.{n}.' for n in SUITE)
 
 
