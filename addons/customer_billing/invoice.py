@@ -1,5 +1,6 @@
-# This file is part of Tryton.  The COPYRIGHT file at the top level of
-# this repository contains the full copyright notices and license terms.
+# This file is part of the customer_billing module.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and license
+# terms.
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
@@ -10,7 +11,7 @@ from sql import Null
 from trytond import sendmail
 from trytond.config import config
 from trytond.i18n import gettext
-from trytond.model import Index, ModelView, fields
+from trytond.model import Index, ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
@@ -148,11 +149,15 @@ class Invoice(metaclass=PoolMeta):
             ]
 
     @classmethod
+    @ModelView.button
+    @Workflow.transition('validated')
     def validate_invoice(cls, invoices):
         cls._check_billing(invoices)
         super().validate_invoice(invoices)
 
     @classmethod
+    @ModelView.button
+    @Workflow.transition('posted')
     def post(cls, invoices):
         cls._check_billing([i for i in invoices if i.state == 'draft'])
         cls._check_billing_delivery(invoices)

@@ -1,5 +1,6 @@
-# This file is part of Tryton.  The COPYRIGHT file at the top level of
-# this repository contains the full copyright notices and license terms.
+# This file is part of the customer_billing module.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and license
+# terms.
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal

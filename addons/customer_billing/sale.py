@@ -1,8 +1,9 @@
-# This file is part of Tryton.  The COPYRIGHT file at the top level of
-# this repository contains the full copyright notices and license terms.
+# This file is part of the customer_billing module.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and license
+# terms.
 from collections import defaultdict
 
-from trytond.model import fields
+from trytond.model import ModelView, Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -38,6 +39,8 @@ class Sale(BillingObligationMixin, metaclass=PoolMeta):
         return self.untaxed_amount
 
     @classmethod
+    @ModelView.button
+    @Workflow.transition('quotation')
     def quote(cls, sales):
         for sale in sales:
             sale.check_billing(sale.sale_date)

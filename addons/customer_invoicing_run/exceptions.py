@@ -1,15 +1,12 @@
-# This file is part of Tryton.  The COPYRIGHT file at the top level of
-# this repository contains the full copyright notices and license terms.
-from trytond.exceptions import UserError, UserWarning
-from trytond.model.exceptions import AccessError, ValidationError
+# This file is part of the customer_invoicing_run module.  The COPYRIGHT file
+# at the top level of this repository contains the full copyright notices and
+# license terms.
+from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
 
 
 class RunError(UserError):
     "Invalid invoicing run"
-
-
-class RunValidationError(ValidationError):
-    "Invalid invoicing run values"
 
 
 class RunAccessError(AccessError):
@@ -22,7 +19,3 @@ class ItemError(UserError):
 
 class ManualItemAccessError(AccessError):
     "Forbidden change on a billed manual item"
-
-
-class RunWarning(UserWarning):
-    "Warning about an invoicing run"

@@ -5,7 +5,7 @@ from dateutil.relativedelta import relativedelta
 from sql import Null
 from sql.aggregate import Max
 
-from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.model import ModelSQL, ModelView, Unique, dualmethod, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
@@ -242,7 +242,8 @@ class Cron(metaclass=PoolMeta):
 class Move(metaclass=PoolMeta):
     __name__ = 'account.move'
 
-    @classmethod
+    @dualmethod
+    @ModelView.button
     def post(cls, moves):
         super().post(moves)
         _queue_refresh(
