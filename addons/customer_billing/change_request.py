@@ -226,12 +226,16 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
                 cls._check_external_write(requests, values)
         elif mode == 'create' and external:
             for request in requests:
-                if request.state != 'draft' or any(
-                        getattr(request, f) for f in WORKFLOW_FIELDS
-                        if f != 'state'):
+                written = [f for f in WORKFLOW_FIELDS
+                    if getattr(request, f) and f != 'state']
+                if request.state != 'draft':
+                    written.append('state')
+                if written:
                     raise AccessError(gettext(
-                            'customer_billing.msg_change_request_workflow_field',
-                            field='state', request=request.rec_name))
+                            'customer_billing'
+                            '.msg_change_request_workflow_field',
+                            field=cls.__names__(written[0])['field'],
+                            request=request.rec_name))
 
     @classmethod
     def _check_external_write(cls, requests, values):
