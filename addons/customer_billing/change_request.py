@@ -21,6 +21,10 @@ PROPOSED = [
     'name', 'email', 'phone', 'website', 'street', 'postal_code', 'city',
     'country', 'tax_identifier_type', 'tax_identifier']
 PROPOSED_LINES = ['addresses', 'contact_mechanisms', 'bank_accounts']
+# the fields only the workflow writes: never through RPC
+WORKFLOW_FIELDS = [
+    'state', 'submitted_by', 'approved_by', 'applied_date', 'before', 'after',
+    'origin']
 
 
 class PartyChangeRequest(Workflow, ModelSQL, ModelView):
@@ -213,6 +217,47 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
                     raise AccessError(gettext(
                             'customer_billing.msg_change_request_delete_draft',
                             request=request.rec_name))
+        elif mode == 'write':
+            for request in requests:
+                if request.state == 'applied':
+                    raise AccessError(gettext(
+                            'customer_billing.msg_change_request_applied',
+                            request=request.rec_name))
+            if external:
+                cls._check_external_write(requests, values)
+        elif mode == 'create' and external:
+            for request in requests:
+                written = [f for f in WORKFLOW_FIELDS
+                    if getattr(request, f) and f != 'state']
+                if request.state != 'draft':
+                    written.append('state')
+                if written:
+                    raise AccessError(gettext(
+                            'customer_billing'
+                            '.msg_change_request_workflow_field',
+                            field=cls.__names__(written[0])['field'],
+                            request=request.rec_name))
+
+    @classmethod
+    def _check_external_write(cls, requests, values):
+        "Check a client writes only the values its request state allows"
+        for name in values:
+            if name in WORKFLOW_FIELDS:
+                raise AccessError(gettext(
+                        'customer_billing.msg_change_request_workflow_field',
+                        field=cls.__names__(name)['field'],
+                        request=requests[0].rec_name if requests else ''))
+        proposed = set(values) - {'rejection_reason'}
+        for request in requests:
+            if proposed and request.state != 'draft':
+                raise AccessError(gettext(
+                        'customer_billing.msg_change_request_frozen',
+                        request=request.rec_name))
+            if ('rejection_reason' in values
+                    and request.state not in {'submitted', 'approved'}):
+                raise AccessError(gettext(
+                        'customer_billing.msg_change_request_frozen',
+                        request=request.rec_name))
 
     @classmethod
     def validate_fields(cls, requests, field_names):
@@ -287,7 +332,7 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
     def approve(cls, requests):
         user = Transaction().user
         for request in requests:
-            if request.submitted_by and request.submitted_by.id == user:
+            if user in request._get_authors():
                 raise ChangeRequestError(gettext(
                         'customer_billing.msg_change_request_own_approval',
                         request=request.rec_name))
@@ -324,6 +369,13 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
                 request._snapshot(party), sort_keys=True)
             request.applied_date = dt.datetime.now()
         cls.save(requests)
+
+    def _get_authors(self):
+        "Return the ids of the users who created or submitted the request"
+        authors = {self.create_uid.id} if self.create_uid else set()
+        if self.submitted_by:
+            authors.add(self.submitted_by.id)
+        return authors
 
     @classmethod
     def _check_duplicates(cls, requests):
@@ -503,6 +555,17 @@ class _RequestLineMixin(sequence_ordered()):
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('request')
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        if external:
+            for line in lines:
+                if line.request.state != 'draft':
+                    raise AccessError(gettext(
+                            'customer_billing.msg_change_request_frozen',
+                            request=line.request.rec_name))
 
     @classmethod
     def validate_fields(cls, lines, field_names):

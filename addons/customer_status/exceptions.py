@@ -7,6 +7,10 @@ class PeriodError(UserError):
     pass
 
 
+class StatusInputError(UserError):
+    "Raised when the values asked for a status are missing or out of range"
+
+
 class MissingRateError(UserError):
     pass
 

@@ -30,6 +30,10 @@ class StatusReport(Report):
         Date = pool.get('ir.date')
         Status = pool.get('customer.status')
         context = super().get_context(records, header, data)
+        pool.get('customer.status.start').check_client_values({
+                k: data[k] for k in [
+                    'companies', 'from_date', 'to_date', 'second_currency']
+                if k in data})
         company_ids = (data.get('companies')
             or [Transaction().context.get('company')])
         companies = Company.browse(company_ids)

@@ -23,7 +23,7 @@ from trytond.wizard import (
 
 from .exceptions import (
     CompanyAccessError, MissingRateError, NoReceivableAccountError,
-    PeriodError)
+    PeriodError, StatusInputError)
 
 _in = fields.SQL_OPERATORS['in']
 
@@ -57,6 +57,24 @@ def _date(value):
     if isinstance(value, str):
         return dt.date.fromisoformat(value[:10])
     return value
+
+
+def _valid_id(value):
+    return (isinstance(value, int) and not isinstance(value, bool)
+        and 0 < value < 2 ** 31)
+
+
+def _valid_value(field, value):
+    "Tell if value has the type of field (the range is checked later)"
+    if field._type == 'many2one':
+        return value is None or _valid_id(value)
+    elif field._type == 'many2many':
+        return isinstance(value, (list, tuple)) and all(
+            _valid_id(v) for v in value)
+    elif field._type == 'date':
+        return value is None or (
+            isinstance(value, dt.date) and not isinstance(value, dt.datetime))
+    return True
 
 
 class StatusMixin:
@@ -162,6 +180,17 @@ class CustomerStatusStart(ModelView):
         return Pool().get('ir.date').today()
 
     @classmethod
+    def check_client_values(cls, values):
+        "Check the types of the start values a client sent"
+        for name, value in values.items():
+            field = cls._fields.get(name)
+            if name != 'id' and (
+                    field is None or not _valid_value(field, value)):
+                raise StatusInputError(gettext(
+                        'customer_status.msg_status_value_invalid',
+                        field=name))
+
+    @classmethod
     def default_from_date(cls):
         today = Pool().get('ir.date').today()
         return today - relativedelta(years=1) + dt.timedelta(days=1)
@@ -195,6 +224,41 @@ class CustomerStatus(StatusMixin, ModelView):
     # parties), so large batches: 10,000 customers and 1.1M lines take 67 s
     # in one batch against 146 s in ten batches of 1000 (bench/README.md)
     _batch_size = 10000
+
+    # the figures compare with the period before from_date, as long again:
+    # dates out of this range would leave the calendar (year 1 to 9999)
+    _date_range = (dt.date(1900, 1, 1), dt.date(2999, 12, 31))
+
+    @classmethod
+    def check_input(
+            cls, party, companies, from_date, to_date, second_currency=None):
+        "Check the values a client sent for a status"
+        pool = Pool()
+        if not party:
+            raise StatusInputError(gettext(
+                    'customer_status.msg_status_party_required'))
+        if not companies:
+            raise StatusInputError(gettext(
+                    'customer_status.msg_status_companies_required'))
+        start, end = cls._date_range
+        for value in [from_date, to_date]:
+            if (not isinstance(value, dt.date)
+                    or isinstance(value, dt.datetime)
+                    or not start <= value <= end):
+                raise StatusInputError(gettext(
+                        'customer_status.msg_status_date_invalid',
+                        date=value, start=start, end=end))
+        for name, records in [
+                ('party.party', [party]),
+                ('company.company', companies),
+                ('currency.currency', [second_currency] * bool(
+                        second_currency))]:
+            Model = pool.get(name)
+            ids = {r.id for r in records}
+            if ids and len(Model.search([('id', 'in', list(ids))])) < len(ids):
+                raise StatusInputError(gettext(
+                        'customer_status.msg_status_record_missing',
+                        model=Model.__names__()['model']))
 
     @classmethod
     def check_period(cls, from_date, to_date):
@@ -247,6 +311,7 @@ class CustomerStatus(StatusMixin, ModelView):
     def get_status(cls, party, companies, from_date, to_date,
             second_currency=None):
         "Return the values of the status of party, checking the input"
+        cls.check_input(party, companies, from_date, to_date, second_currency)
         cls.check_period(from_date, to_date)
         cls.check_companies(companies)
         for company in companies:
@@ -677,6 +742,12 @@ class OpenStatus(Wizard):
     invoices = StateAction('account_invoice.act_invoice_out_form')
     references = StateAction('customer_status.act_reference')
     collection = StateAction('customer_status.act_collection_event')
+
+    @classmethod
+    def execute(cls, session_id, data, state_name):
+        Start = Pool().get('customer.status.start')
+        Start.check_client_values(data.get('start', {}))
+        return super().execute(session_id, data, state_name)
 
     def default_start(self, fields):
         values = {}

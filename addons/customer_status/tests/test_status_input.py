@@ -1,0 +1,107 @@
+# This file is part of the customer_status module.
+"""The status wizard refuses any start values a client may send.
+
+The client sends the values of the start form with the wizard's
+``execute``: nothing guarantees they went through the form.  Each value
+either gives the status or a translated UserError, never a traceback."""
+import datetime as dt
+import unittest
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trytond.exceptions import UserError
+from trytond.modules.account.tests import create_chart
+from trytond.modules.company.tests import create_company, set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import (
+    activate_module, drop_db, with_transaction)
+from trytond.transaction import Transaction
+
+BAD_IDS = st.one_of(
+    st.none(), st.integers(), st.text(max_size=5),
+    st.just(2 ** 31), st.just(-1), st.floats(allow_nan=True))
+BAD_DATES = st.one_of(
+    st.none(), st.dates(), st.datetimes(), st.text(max_size=10),
+    st.integers(), st.just(dt.date(1000, 1, 1)))
+
+
+class StatusInputTestCase(unittest.TestCase):
+    "Test the status wizard against the start values of a hostile client"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        activate_module('customer_status')
+        cls.addClassCleanup(drop_db)
+
+    def _setup(self):
+        pool = Pool()
+        User = pool.get('res.user')
+        Party = pool.get('party.party')
+        company = create_company()
+        user, = User.create([{
+                    'login': 'clerk', 'name': "Clerk",
+                    'companies': [('add', [company.id])],
+                    'company': company.id}])
+        with set_company(company):
+            create_chart(company)
+            party, = Party.create([{'name': "C"}])
+        return company, user, party
+
+    def _execute(self, user, company, start):
+        "Run the wizard to its status form as user with start values"
+        Wizard = Pool().get('customer.status.open', type='wizard')
+        transaction = Transaction()
+        with transaction.set_user(user.id), transaction.set_context(
+                company=company.id, companies=[company.id]):
+            session_id, _, _ = Wizard.create()
+            return Wizard.execute(session_id, {'start': start}, 'show')
+
+    @with_transaction()
+    def test_reported_values(self):
+        "A from-date of 1000-01-01, no company, no customer are refused"
+        company, user, party = self._setup()
+        good = {
+            'party': party.id, 'companies': [company.id],
+            'from_date': dt.date(2025, 1, 1),
+            'to_date': dt.date(2025, 12, 31)}
+        result = self._execute(user, company, good)
+        self.assertEqual(result['view']['defaults']['party'], party.id)
+        for name, value, message in [
+                ('from_date', dt.date(1000, 1, 1), 'between'),
+                ('to_date', dt.date(9999, 12, 31), 'between'),
+                ('companies', [], 'at least one company'),
+                ('party', None, 'choose a customer'),
+                ('from_date', None, 'between'),
+                ('party', 2 ** 31, 'not valid'),
+                ('party', 10 ** 6, 'does not exist'),
+                ('companies', [2 ** 40], 'not valid'),
+                ('companies', 'x', 'not valid'),
+                ]:
+            with self.subTest(name=name, value=value):
+                with self.assertRaisesRegex(UserError, message):
+                    self._execute(user, company, {**good, name: value})
+
+    @with_transaction()
+    def test_fuzz_start(self):
+        "Any start values give the status or a UserError"
+        company, user, party = self._setup()
+
+        @settings(
+            max_examples=80, deadline=None, database=None,
+            suppress_health_check=list(HealthCheck))
+        @given(
+            party=st.one_of(st.just(party.id), BAD_IDS),
+            companies=st.one_of(
+                st.just([company.id]), st.lists(BAD_IDS, max_size=3),
+                BAD_IDS),
+            from_date=BAD_DATES, to_date=BAD_DATES,
+            second_currency=st.one_of(st.just(company.currency.id), BAD_IDS))
+        def check(**start):
+            try:
+                self._execute(user, company, start)
+            except UserError:
+                pass
+        check()
+
