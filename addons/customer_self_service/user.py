@@ -203,7 +203,7 @@ class User(metaclass=PoolMeta):
             ]
         for where, free in checks:
             cursor.execute(*table.select(
-                    Count(Literal('*')), Max(table.create_date),
+                    Count(), Max(table.create_date),
                     where=where & (table.create_date >= since)))
             failures, last = cursor.fetchone()
             if isinstance(last, str):
