@@ -64,6 +64,10 @@ def create_customers(config):
             ("Alpha Trading", 'ALPHA', Decimal('100.00')),
             ("Beta Industries", 'BETA', Decimal('200.00'))]:
         party = Party(name=name, code=code)
+        # The address on file a request for access must give
+        mechanism = party.contact_mechanisms.new()
+        mechanism.type = 'email'
+        mechanism.value = code.lower() + '@example.com'
         party.save()
         account = CustomerAccount(
             code='ACC-' + code, party=party, profile=profile)
@@ -109,6 +113,8 @@ def validate_email(email, *args, **kwargs):
 email_validator.validate_email = validate_email
 """
 
+PORTAL_URL = 'https://portal.example.com/customer_portal'
+
 CSS_STATUS = '''
 from proteus import Model, config as pconfig
 pconfig.set_trytond(DATABASE, config_file=CONFIG_FILES)
@@ -140,6 +146,9 @@ class SelfServiceBrowserTest(BrowserTestCase):
         site = browser._site()
         overrides = {k: dict(v) for k, v in site.overrides.items()}
         site.overrides.setdefault('email', {})['uri'] = cls.smtp.uri
+        # Emailed links come from the configuration, not from the request
+        site.overrides.setdefault('customer_self_service', {})[
+            'portal_url'] = PORTAL_URL
         pythonpath = os.environ.get('PYTHONPATH')
         os.environ['PYTHONPATH'] = os.pathsep.join(
             filter(None, [shim, pythonpath]))
@@ -278,8 +287,9 @@ class SelfServiceBrowserTest(BrowserTestCase):
         self.assertEqual(credentials['To'], 'alpha@example.com')
         self.assertIn('Welcome', welcome['Subject'])
         link, = re.findall(
-            r'https?://\S+/set-password\?\S+', credentials.get_content())
-        self.assertTrue(link.startswith(self.portal))
+            r'https?://\S+/set-password#\S+', credentials.get_content())
+        self.assertTrue(link.startswith(PORTAL_URL + '/set-password#'))
+        link = self.portal + link[len(PORTAL_URL):]
 
         # The customer follows the link and sets its password
         driver.get(link)

@@ -368,8 +368,9 @@ class Party(metaclass=PoolMeta):
     @classmethod
     def css_request_access(cls, code, invoice_number, email):
         """Set the customer matching the code, the number of one of its
-        invoices and the email as requested.
-        Return nothing to not reveal whether it matched."""
+        invoices and an email address already on file as requested.
+        Never write a contact address; return nothing to not reveal whether
+        it matched."""
         pool = Pool()
         Invoice = pool.get('account.invoice')
         if not code or not invoice_number:
@@ -387,23 +388,27 @@ class Party(metaclass=PoolMeta):
                 ('party.code', '=', code),
                 ('party.css_status', '=', 'not_requested'),
                 ], limit=1)
-        if invoices:
-            invoice, = invoices
+        for invoice in invoices:
             party = invoice.party
-            if not party.css_email and party._css_valid_email(email):
-                party.css_email = email
-                party.save()
+            if email not in party._css_emails_on_file():
+                continue
+            values = {}
+            if not party.css_email:
+                # An address the customer already gave to the staff
+                values['css_email'] = email
+            if values:
+                cls.write([party], values)
             cls._css_set_status([party], 'requested', gettext(
                     'customer_self_service.msg_css_requested_online',
                     email=email))
 
-    @staticmethod
-    def _css_valid_email(email):
-        try:
-            validate_email(email)
-        except EmailNotValidError:
-            return False
-        return True
+    def _css_emails_on_file(self):
+        "Return the lower-case email addresses already on file"
+        emails = {m.value for m in self.contact_mechanisms
+            if m.type == 'email' and m.value}
+        if self.css_email:
+            emails = {self.css_email}
+        return {normalize_email(e).lower() for e in emails}
 
 
 class CustomerAccount(metaclass=PoolMeta):

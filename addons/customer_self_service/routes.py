@@ -3,21 +3,17 @@
 # license terms.
 """The customer portal: server-rendered pages under
 /<database>/customer_portal/ served by trytond itself."""
-import datetime
 import hmac
 import os
-from decimal import Decimal
 from functools import wraps
 from http import HTTPStatus
 from secrets import token_hex
 
+import email_validator
 from genshi.core import Markup
 from genshi.template import TemplateLoader
-from sql import Null
-from sql.aggregate import Sum
-from sql.conditionals import Coalesce
+from werkzeug.exceptions import HTTPException
 
-import trytond.config as config
 from trytond.exceptions import RateLimitException, UserError
 from trytond.i18n import gettext
 from trytond.protocols.wrappers import (
@@ -27,9 +23,18 @@ from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from .exceptions import PDFError
+from .user import portal_url
 
 SESSION_COOKIE = 'css_session'
 CSRF_COOKIE = 'css_csrf'
+# The largest id of the database's integer columns
+MAX_ID = 2 ** 31 - 1
+ERROR_MESSAGES = {
+    HTTPStatus.NOT_FOUND: 'customer_self_service.msg_portal_not_found',
+    HTTPStatus.FORBIDDEN: 'customer_self_service.msg_portal_forbidden',
+    HTTPStatus.TOO_MANY_REQUESTS: (
+        'customer_self_service.msg_portal_rate_limit'),
+    }
 PREFIX = '/<database_name>/customer_portal'
 _loader = TemplateLoader(
     os.path.join(os.path.dirname(__file__), 'portal'), auto_reload=False)
@@ -63,7 +68,47 @@ def _check_csrf(request):
 def _cookie(response, request, pool, name, value, max_age=None):
     response.set_cookie(
         name, value, max_age=max_age, path=_base(pool),
-        secure=request.is_secure, httponly=True, samesite='Strict')
+        secure=_secure(request), httponly=True, samesite='Strict')
+
+
+def _secure(request):
+    """Whether the cookies are Secure: the request came by HTTPS (through
+    the proxies of [web] num_proxies) or the portal's URL is HTTPS"""
+    return request.is_secure or portal_url().startswith('https:')
+
+
+def _parse_id(value):
+    "Return the record id of the text or None (ASCII digits, in range)"
+    value = value or ''
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return None
+    value = int(value)
+    return value if 0 < value <= MAX_ID else None
+
+
+def _error_page(request, pool, status, user=None, error=None):
+    "Return the page of the HTTP error status with a translated message"
+    status = HTTPStatus(status)
+    if error is None:
+        error = gettext(ERROR_MESSAGES.get(
+                status, 'customer_self_service.msg_portal_bad_request'))
+    return render(request, pool, 'message.html', status.phrase,
+        user=user, status=status, error=error,
+        links=[(_base(pool) + '/', "Back to the portal")])
+
+
+def _http_errors(func):
+    "Decorate a route to answer its HTTP errors with a portal page"
+    @wraps(func)
+    def wrapper(request, pool, *args, **kwargs):
+        try:
+            return func(request, pool, *args, **kwargs)
+        except HTTPException as e:
+            if e.code >= 500 or e.code < 400:
+                raise
+            Transaction().rollback()
+            return _error_page(request, pool, e.code)
+    return wrapper
 
 
 def render(request, pool, template, title, user=None, status=200,
@@ -71,7 +116,9 @@ def render(request, pool, template, title, user=None, status=200,
     "Return the HTML response of the portal page"
     base = _base(pool)
     caps = user.css_type.capabilities if user and user.css_type else set()
-    values.update(base=base, user=user, caps=caps, csrf=_csrf(request))
+    nonce = token_hex(16)
+    values.update(base=base, user=user, caps=caps, csrf=_csrf(request),
+        nonce=nonce)
     content = _loader.load(template).generate(**values).render('html')
     page = _loader.load('layout.html').generate(
         title=title, content=Markup(content), error=error, info=info,
@@ -80,20 +127,21 @@ def render(request, pool, template, title, user=None, status=200,
             'html', doctype='html5')
     response = Response(
         page, status=status, content_type='text/html; charset=utf-8')
-    _secure_headers(response)
+    _secure_headers(response, nonce)
     if request.cookies.get(CSRF_COOKIE) != values['csrf']:
         _cookie(response, request, pool, CSRF_COOKIE, values['csrf'])
     return response
 
 
-def _secure_headers(response):
+def _secure_headers(response, nonce=None):
     response.headers['X-Frame-Options'] = 'DENY'
     response.headers['X-Content-Type-Options'] = 'nosniff'
     response.headers['Referrer-Policy'] = 'same-origin'
     response.headers['Cache-Control'] = 'no-store'
+    script = f"; script-src 'nonce-{nonce}'" if nonce else ''
     response.headers['Content-Security-Policy'] = (
         "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "form-action 'self'; frame-ancestors 'none'")
+        "form-action 'self'; frame-ancestors 'none'" + script)
 
 
 def _redirect(pool, path):
@@ -139,6 +187,7 @@ def portal_page(capability=None, password_check=True):
     the user is passed as argument"""
     def decorator(func):
         @wraps(func)
+        @_http_errors
         def wrapper(request, pool, *args, **kwargs):
             _installed(pool)
             user = _session_user(request, pool)
@@ -174,6 +223,7 @@ def _company_context(pool, user):
 def _public_form(func):
     "Decorate a public route: checks CSRF of POST"
     @wraps(func)
+    @_http_errors
     def wrapper(request, pool, *args, **kwargs):
         _installed(pool)
         if request.method == 'POST' and not _check_csrf(request):
@@ -184,10 +234,20 @@ def _public_form(func):
     return wrapper
 
 
-def _rate_limited(pool):
-    Attempt = pool.get('web.user.authenticate.attempt')
-    return Attempt.count_ip() > config.getint(
-        'session', 'max_attempt_ip_network', default=300)
+def _rate_limited(pool, kind, login):
+    """Return the key of the attempt of the kind for the login or None if
+    the login or the client network must wait"""
+    WebUser = pool.get('web.user')
+    key = WebUser.css_attempt_key(kind, login)
+    try:
+        WebUser.css_check_rate(key)
+    except RateLimitException:
+        return None
+    return key
+
+
+def _too_many(pool):
+    return gettext('customer_self_service.msg_portal_rate_limit')
 
 
 # Public pages
@@ -202,23 +262,27 @@ def login(request, pool):
     error, status, login = None, HTTPStatus.OK, ''
     if request.method == 'POST':
         login = request.form.get('login', '')[:200]
-        password = request.form.get('password', '')
+        password = request.form.get('password', '')[:1000]
         try:
             user = WebUser.css_authenticate(login, password)
         except RateLimitException:
             user = None
             status = HTTPStatus.TOO_MANY_REQUESTS
-            error = gettext('customer_self_service.msg_portal_rate_limit')
+            error = _too_many(pool)
         if user and user.css_type:
-            response = _redirect(pool, '/')
-            _cookie(response, request, pool, SESSION_COOKIE,
-                user.new_session())
-            return response
+            return _logged_in(request, pool, user, '/')
         if not error:
             error = gettext('customer_self_service.msg_portal_login_failed')
             status = HTTPStatus.UNAUTHORIZED
     return render(request, pool, 'login.html', "Log in", status=status,
         error=error, login=login)
+
+
+def _logged_in(request, pool, user, path):
+    "Redirect to path in a new session of the user"
+    response = _redirect(pool, path)
+    _cookie(response, request, pool, SESSION_COOKIE, user.new_session())
+    return response
 
 
 @app.route(PREFIX + '/logout', methods=['POST'])
@@ -248,35 +312,57 @@ def _form(request, pool, title, form_id, inputs, submit, status=200,
 @with_transaction()
 @_public_form
 def set_password(request, pool):
-    "The page of the link sent by email (web_user reset token)"
+    """The page of the link sent by email: the email and the token come in
+    the fragment of the link and are posted with the form"""
+    error = None
+    email = request.form.get('email', '')[:200]
+    if request.method == 'POST':
+        error = _set_password(request, pool, email)
+        if not error:
+            return render(request, pool, 'message.html', "Password set",
+                info=gettext(
+                    'customer_self_service.msg_portal_password_set'),
+                links=[(_base(pool) + '/login', "Log in")])
+    return render(request, pool, 'form.html', "Set your password",
+        error=error, status=error_status(error), form_id='password-form',
+        action=request.path, submit="Set password", links=(),
+        inputs=[('password', "New password", 'password', '', 'new-password'),
+            ('confirm', "Confirm password", 'password', '', 'new-password')],
+        hidden=[('email', email), ('token', '')], fragment=True)
+
+
+def error_status(error):
+    if error == gettext('customer_self_service.msg_portal_rate_limit'):
+        return HTTPStatus.TOO_MANY_REQUESTS
+    return HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK
+
+
+def _set_password(request, pool, email):
+    """Set the password of the reset token posted and return None or the
+    error; unknown emails and missing tokens get the same answer"""
     User = pool.get('res.user')
     WebUser = pool.get('web.user')
-    source = request.form if request.method == 'POST' else request.args
-    email, token = source.get('email', ''), source.get('token', '')
-    error = None
-    if request.method == 'POST':
-        password = request.form.get('password', '')
-        if password != request.form.get('confirm'):
-            error = gettext(
-                'customer_self_service.msg_portal_password_mismatch')
-        else:
-            try:
-                User.validate_password(password, [WebUser.css_find(email)])
-            except UserError as e:
-                error = e.message
-        if not error:
-            if WebUser.set_password_token(email, token, password):
-                return render(request, pool, 'message.html', "Password set",
-                    info=gettext(
-                        'customer_self_service.msg_portal_password_set'),
-                    links=[(_base(pool) + '/login', "Log in")])
-            error = gettext('customer_self_service.msg_portal_token_invalid')
-    return _form(request, pool, "Set your password", 'password-form',
-        [('password', "New password", 'password', '', 'new-password'),
-            ('confirm', "Confirm password", 'password', '', 'new-password')],
-        "Set password", hidden=[('email', email), ('token', token)],
-        error=error,
-        status=HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK)
+    Attempt = pool.get('web.user.authenticate.attempt')
+    token = request.form.get('token', '')[:200]
+    password = request.form.get('password', '')[:1000]
+    key = _rate_limited(pool, 'set', email)
+    if not key:
+        return _too_many(pool)
+    user = WebUser.css_token_user(email, token)
+    if not user:
+        Attempt.add(key)
+        return gettext('customer_self_service.msg_portal_token_invalid')
+    if password != request.form.get('confirm'):
+        return gettext('customer_self_service.msg_portal_password_mismatch')
+    if user.css_is_temporary(password):
+        return gettext('customer_self_service.msg_portal_password_temporary')
+    try:
+        User.validate_password(password, [user])
+    except UserError as e:
+        return e.message
+    if not WebUser.set_password_token(email, token, password):
+        return gettext('customer_self_service.msg_portal_token_invalid')
+    Attempt.remove(key)
 
 
 @app.route(PREFIX + '/reset', methods=['GET', 'POST'])
@@ -288,18 +374,22 @@ def reset(request, pool):
     Attempt = pool.get('web.user.authenticate.attempt')
     info = error = None
     if request.method == 'POST':
-        if _rate_limited(pool):
-            error = gettext('customer_self_service.msg_portal_rate_limit')
+        login = request.form.get('login', '')[:200]
+        key = _rate_limited(pool, 'reset', login)
+        if not key:
+            error = _too_many(pool)
         else:
-            login = request.form.get('login', '')[:200]
-            Attempt.add('css-reset')
+            # Counted whether the login exists (the reset is not a failure
+            # but must not be sent in a loop)
+            Attempt.add(key)
             user = WebUser.css_find(login)
-            if user and user.css_type and user.email_valid is not None:
+            if user and user.css_type:
                 WebUser.reset_password([user])
             info = gettext('customer_self_service.msg_portal_reset_sent')
     return _form(request, pool, "Forgotten password", 'reset-form',
         [('login', "User id or email", 'text', '', 'username')],
         "Send me a link", info=info, error=error,
+        status=error_status(error),
         links=[(_base(pool) + '/login', "Log in")])
 
 
@@ -313,12 +403,14 @@ def request_access(request, pool):
     Attempt = pool.get('web.user.authenticate.attempt')
     info = error = None
     if request.method == 'POST':
-        if _rate_limited(pool):
-            error = gettext('customer_self_service.msg_portal_rate_limit')
+        code = request.form.get('code', '').strip()[:100]
+        key = _rate_limited(pool, 'request', code)
+        if not key:
+            error = _too_many(pool)
         else:
-            Attempt.add('css-request')
+            Attempt.add(key)
             Party.css_request_access(
-                request.form.get('code', '').strip()[:100],
+                code,
                 request.form.get('invoice', '').strip()[:100],
                 request.form.get('email', '').strip()[:200])
             info = gettext(
@@ -328,6 +420,7 @@ def request_access(request, pool):
             ('invoice', "Number of one of your invoices", 'text', '', 'off'),
             ('email', "Email", 'email', '', 'email')],
         "Request access", info=info, error=error,
+        status=error_status(error),
         links=[(_base(pool) + '/login', "Log in")])
 
 
@@ -343,8 +436,8 @@ def change_password(request, pool, user):
     WebUser = pool.get('web.user')
     error = None
     if request.method == 'POST':
-        current = request.form.get('current', '')
-        password = request.form.get('password', '')
+        current = request.form.get('current', '')[:1000]
+        password = request.form.get('password', '')[:1000]
         valid, _ = WebUser.check_password(current, user.password_hash)
         if not user.password_hash or not valid:
             error = gettext('customer_self_service.msg_portal_password_wrong')
@@ -353,6 +446,9 @@ def change_password(request, pool, user):
                 'customer_self_service.msg_portal_password_mismatch')
         elif password == current:
             error = gettext('customer_self_service.msg_portal_password_same')
+        elif user.css_is_temporary(password):
+            error = gettext(
+                'customer_self_service.msg_portal_password_temporary')
         else:
             try:
                 User.validate_password(password, [user])
@@ -360,8 +456,9 @@ def change_password(request, pool, user):
                 error = e.message
         if not error:
             with Transaction().set_context(css_self_password=True):
+                # Ends every session of the user, this one is renewed
                 WebUser.write([user], {'password': password})
-            return _redirect(pool, '/')
+            return _logged_in(request, pool, user, '/')
     return _form(request, pool, "Change your password", 'password-form',
         [('current', "Current password", 'password', '', 'current-password'),
             ('password', "New password", 'password', '', 'new-password'),
@@ -390,40 +487,28 @@ def dashboard(request, pool, user):
 
 
 def _party_figures(pool, parties):
-    "Return balance, overdue and available credit per party id"
-    MoveLine = pool.get('account.move.line')
-    Account = pool.get('account.account')
-    Type = pool.get('account.account.type')
+    """Return balance, overdue and available credit per party id, as the
+    customer status window computes them today"""
+    Status = pool.get('customer.status')
     Company = pool.get('company.company')
+    Date = pool.get('ir.date')
     Lang = pool.get('ir.lang')
     context = Transaction().context
     if not context.get('company'):
         return {}
     company = Company(context['company'])
     lang = Lang.get()
-    line, account, type_ = (
-        MoveLine.__table__(), Account.__table__(), Type.__table__())
-    today = datetime.date.today()
-    amount = Coalesce(line.debit, 0) - Coalesce(line.credit, 0)
-    query = line.join(account, condition=line.account == account.id
-        ).join(type_, condition=account.type == type_.id
-        ).select(line.party, Sum(amount),
-            Sum(amount, filter_=line.maturity_date < today),
-            group_by=[line.party])
-    result = {}
-    cursor = Transaction().connection.cursor()
-    for sub in grouped_slice([p.id for p in parties], 1000):
-        query.where = (line.party.in_(list(sub))
-            & (type_.receivable == True)  # noqa: E712
-            & (line.reconciliation == Null)
-            & (account.company == company.id))
-        cursor.execute(*query)
-        for party_id, balance, overdue in cursor:
-            result[party_id] = (balance or 0, overdue or 0)
+    today = Date.today()
+    # The status window's own definition: its documented extension point
+    # (posted receivable lines up to today; overdue when the maturity date,
+    # else the move date, is before today)
+    raw = {p.id: Status._default_raw() for p in parties}
+    for sub in grouped_slice(list(raw), Status._batch_size):
+        Status._figures_lines(raw, list(sub), {company.id: 1}, today, today)
     figures = {}
     for party in parties:
-        balance, overdue = (Decimal(str(v)) for v in result.get(
-                party.id, (0, 0)))
+        balance, overdue = (company.currency.round(raw[party.id][k])
+            for k in ['balance', 'overdue'])
         limit = getattr(party, 'credit_limit_amount', None)
         credit = '—'
         if limit is not None:
@@ -488,7 +573,7 @@ def pending(request, pool, user):
         pdf='portal_invoice_pdf' in user.css_type.capabilities)
 
 
-@app.route(PREFIX + '/invoices/<int:invoice>/download', methods=['GET'])
+@app.route(PREFIX + '/invoices/<invoice>/download', methods=['GET'])
 @with_pool
 # Not read-only: like Tryton's print, the first rendering of the report of an
 # issued invoice is stored on the invoice
@@ -497,6 +582,9 @@ def pending(request, pool, user):
 def invoice_download(request, pool, user, invoice):
     "Return the PDF of the invoice report of an invoice of the user, else 404"
     Invoice = pool.get('account.invoice')
+    invoice = _parse_id(invoice)
+    if invoice is None:
+        abort(HTTPStatus.NOT_FOUND)
     records = Invoice.search(
         [('id', '=', invoice)] + _invoice_domain(user), limit=1)
     if not records:
@@ -571,9 +659,10 @@ def service_units(request, pool, user):
     domain = _project_domain(user)
     project = request.args.get('project')
     if project is not None:
-        if not project.isdigit():
+        project = _parse_id(project)
+        if project is None:
             abort(HTTPStatus.NOT_FOUND)
-        domain.append(('id', '=', int(project)))
+        domain.append(('id', '=', project))
     works = Work.search(domain, order=[('name', 'ASC'), ('id', 'ASC')],
         limit=200)
     if project is not None and not works:
@@ -640,24 +729,45 @@ def _party_details(party):
 def details(request, pool, user):
     "Propose a modification of the customer details to the staff"
     Request = pool.get('party.change.request')
+    Attempt = pool.get('web.user.authenticate.attempt')
     party = user.party
     current = _party_details(party)
     values, info, error = dict(current), None, None
     if request.method == 'POST':
         values = {k: request.form.get(k, '').strip()[:200] for k in current}
         changes = {k: v for k, v in values.items() if v != current[k]}
-        if not changes:
-            error = gettext('customer_self_service.msg_portal_details_empty')
-        else:
+        key = _rate_limited(pool, 'details', str(user.id))
+        error = _check_details(values, changes)
+        if not key:
+            error = _too_many(pool)
+        elif not error:
             try:
                 Request.propose_modification(party, changes)
             except UserError as e:
                 error = e.message
                 Transaction().rollback()
             else:
+                # Each request counts: a burst must wait
+                Attempt.add(key)
                 info = gettext(
                     'customer_self_service.msg_portal_details_sent')
     return _form(request, pool, "My details", 'details-form',
         [(n, label, t, values[n], a) for n, label, t, a in DETAIL_FIELDS],
         "Send for approval", user=user, info=info, error=error,
-        status=HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK)
+        status=error_status(error))
+
+
+def _check_details(values, changes):
+    "Return the error of the details proposed or None"
+    if not changes:
+        return gettext('customer_self_service.msg_portal_details_empty')
+    if not values['name']:
+        return gettext('customer_self_service.msg_portal_name_required')
+    if 'email' in changes and values['email']:
+        try:
+            # Syntax only: no DNS lookup from a portal request
+            email_validator.validate_email(
+                values['email'], check_deliverability=False)
+        except email_validator.EmailNotValidError:
+            return gettext('customer_self_service.msg_portal_email_invalid',
+                email=values['email'])

@@ -1,19 +1,25 @@
 # This file is part of the customer_self_service module.  The COPYRIGHT file
 # at the top level of this repository contains the full copyright notices and
 # license terms.
+import datetime
 import hashlib
+import hmac
 import urllib.parse
 import weakref
+from secrets import token_hex
 
 from sql import Literal
+from sql.aggregate import Count, Max
 from sql.operators import Equal
 
 import trytond.config as config
+from trytond.exceptions import RateLimitException
 from trytond.model import Exclude, fields
 from trytond.modules.web_user.user import _add_params
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
+from trytond.res.user import PASSWORD_HASH
 from trytond.transaction import Transaction
-from trytond.url import http_host
+from trytond.url import HOSTNAME
 
 # The clear reset tokens generated in a transaction: only the hash is stored
 _clear_tokens = weakref.WeakKeyDictionary()
@@ -25,12 +31,43 @@ def hash_token(token):
 
 
 def portal_url(path=''):
-    "Return the absolute URL of the portal page at path"
+    """Return the absolute URL of the portal page at path, built only from
+    the configuration (never from the Host header of the request)"""
     base = config.get('customer_self_service', 'portal_url')
     if not base:
         database = Transaction().database.name
-        base = f'{http_host()}/{urllib.parse.quote(database)}/customer_portal'
+        base = urllib.parse.urlunsplit((
+                'https' if _ssl() else 'http', HOSTNAME,
+                f'/{urllib.parse.quote(database)}/customer_portal', '', ''))
     return base.rstrip('/') + '/' + path.lstrip('/')
+
+
+def _ssl():
+    return bool(config.get('ssl', 'certificate')
+        or config.get('ssl', 'privatekey'))
+
+
+_dummy_hash = []
+
+
+def dummy_hash():
+    "Return the hash verified in place of an unknown user's, for timing"
+    if not _dummy_hash:
+        _dummy_hash.append(PASSWORD_HASH.hash(token_hex(16)))
+    return _dummy_hash[0]
+
+
+def backoff(failures, last, free, now=None):
+    """Return the seconds to wait after the failures, the last at last:
+    free failures, then 2, 4, 8 ... seconds up to
+    [customer_self_service] max_backoff (default 300)"""
+    if failures < free or not last:
+        return 0
+    cap = config.getint('customer_self_service', 'max_backoff', default=300)
+    wait = min(2 ** min(failures - free + 1, 30), cap)
+    now = now or datetime.datetime.now()
+    return max(0, (last + datetime.timedelta(seconds=wait) - now
+            ).total_seconds())
 
 
 class User(metaclass=PoolMeta):
@@ -44,6 +81,10 @@ class User(metaclass=PoolMeta):
     css_password_change = fields.Boolean(
         "Password Change Required",
         help="Ask for a new password at the next portal login.")
+    css_temporary_hash = fields.Char(
+        "Temporary Password Hash", readonly=True, strip=False,
+        help="The hash of the last password set by the staff: "
+        "the customer may not choose it again.")
 
     @classmethod
     def __setup__(cls):
@@ -71,7 +112,22 @@ class User(metaclass=PoolMeta):
     def copy(cls, users, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('login', None)
+        default.setdefault('css_temporary_hash', None)
         return super().copy(users, default=default)
+
+    @classmethod
+    def on_modification(cls, mode, users, field_names=None):
+        super().on_modification(mode, users, field_names=field_names)
+        if mode == 'write' and field_names and (
+                field_names & {'password_hash', 'active', 'email'}):
+            cls.css_revoke_sessions(users)
+
+    @classmethod
+    def css_revoke_sessions(cls, users):
+        "End every portal session of the users"
+        pool = Pool()
+        Session = pool.get('web.user.session')
+        Session.delete(Session.search([('user', 'in', [u.id for u in users])]))
 
     @property
     def css_parties(self):
@@ -103,14 +159,77 @@ class User(metaclass=PoolMeta):
 
     @classmethod
     def css_authenticate(cls, login, password):
-        """Authenticate a portal user by login or email with web_user's
-        rate limited authentication"""
+        """Return the portal user of the login or email and password or None.
+        Raise RateLimitException while the login or the client network must
+        wait; unknown logins take the same work (a dummy hash is verified)"""
+        pool = Pool()
+        Attempt = pool.get('web.user.authenticate.attempt')
         user = cls.css_find(login)
         if user and not user.css_type:
             user = None
-        # Unknown logins go through the same path to not reveal them
-        email = user.email if user else (login or '').strip().lower()
-        return cls.authenticate(email, password) if email else None
+        key = cls.css_attempt_key('login', user.email if user else login)
+        cls.css_check_rate(key)
+        hash_ = user.password_hash if user and user.password_hash else None
+        valid, new_hash = super().check_password(
+            password or '', hash_ or dummy_hash())
+        if user and hash_ and valid:
+            if new_hash:
+                cls.write([user], {'password_hash': new_hash})
+            Attempt.remove(key)
+            return user
+        Attempt.add(key)
+
+    @staticmethod
+    def css_attempt_key(kind, login):
+        "Return the key of the attempts of the kind for the login"
+        return f'css-{kind}:' + (login or '').strip().lower()[:200]
+
+    @classmethod
+    def css_check_rate(cls, key):
+        """Raise RateLimitException while the failures of the key or of the
+        client network ask to wait"""
+        pool = Pool()
+        Attempt = pool.get('web.user.authenticate.attempt')
+        table = Attempt.__table__()
+        cursor = Transaction().connection.cursor()
+        _, network = Transaction().remote_address()
+        network = str(network) if network else None
+        since = Attempt.delay()
+        checks = [
+            (table.login == key[:Attempt.login.size],
+                config.getint('session', 'max_attempt', default=5)),
+            (table.ip_network == network, config.getint(
+                    'session', 'max_attempt_ip_network', default=300)),
+            ]
+        for where, free in checks:
+            cursor.execute(*table.select(
+                    Count(), Max(table.create_date),
+                    where=where & (table.create_date >= since)))
+            failures, last = cursor.fetchone()
+            if isinstance(last, str):
+                last = datetime.datetime.fromisoformat(last)
+            if backoff(failures, last, free):
+                raise RateLimitException()
+
+    @classmethod
+    def css_token_user(cls, email, token):
+        "Return the user of the email whose reset token is valid or None"
+        email, token = (email or '').strip().lower(), token or ''
+        users = cls.search([('email', '=', email)], limit=1) if email else []
+        digest = hash_token(token)
+        for user in users:
+            expire = user.reset_password_token_expire
+            if (token and user.reset_password_token
+                    and hmac.compare_digest(
+                        user.reset_password_token, digest)
+                    and expire and expire > datetime.datetime.now()):
+                return user
+
+    def css_is_temporary(self, password):
+        "Whether the password is the last one the staff set"
+        if not self.css_temporary_hash:
+            return False
+        return super().check_password(password, self.css_temporary_hash)[0]
 
     # Reset tokens: only their digest is stored, the clear value lives in the
     # transaction that generated it (to build the email link)
@@ -126,7 +245,10 @@ class User(metaclass=PoolMeta):
         if clear is None:
             return ''
         if url is None and self.css_type:
-            url = portal_url('set-password')
+            # In the fragment: browsers never send it, so the token never
+            # reaches an access log; the page posts it with the form
+            return portal_url('set-password') + '#' + urllib.parse.urlencode(
+                [('email', self.email), ('token', clear)])
         if url is None:
             url = config.get('web', 'reset_password_url')
         if url is None:
@@ -146,4 +268,13 @@ class User(metaclass=PoolMeta):
         super().set_password(users, name, value)
         if value and value != 'x' * 10:
             change = not Transaction().context.get('css_self_password')
-            cls.write(list(users), {'css_password_change': change})
+            values = {'css_password_change': change}
+            to_write = [list(users), values]
+            if change:
+                # Remember what the staff gave to refuse it as a choice
+                to_write = []
+                for user in users:
+                    to_write.extend(([user], dict(values,
+                                css_temporary_hash=cls(
+                                    user.id).password_hash)))
+            cls.write(*to_write)
