@@ -160,8 +160,8 @@ class Work(Workflow, metaclass=PoolMeta):
         states={
             'invisible': ~_is_project,
             })
-    stage_history = fields.Function(fields.One2Many(
-            'ir.model.log', None, "Stage History",
+    stage_history = fields.Function(fields.Many2Many(
+            'ir.model.log', None, None, "Stage History",
             states={
                 'invisible': ~_is_project,
                 },
