@@ -72,6 +72,25 @@ class Invoice(metaclass=PoolMeta):
         searcher='search_originating_customers')
 
     @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        upgrade = not table_h.column_exist('originating_customer')
+        super().__register__(module)
+        if upgrade:
+            cls._upgrade_originating_customer()
+
+    @classmethod
+    def _upgrade_originating_customer(cls):
+        """Fill the originating customer of the customer invoices that
+        existed before the module was activated with their party"""
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        cursor.execute(*table.update(
+                [table.originating_customer], [table.party],
+                where=(table.type == 'out')
+                & (table.originating_customer == Null)))
+
+    @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
@@ -339,6 +358,32 @@ class InvoiceLine(metaclass=PoolMeta):
             },
         depends={'company'},
         help="The customer the obligation belongs to.")
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        upgrade = not table_h.column_exist('originating_customer')
+        super().__register__(module)
+        if upgrade:
+            cls._upgrade_originating_customer()
+
+    @classmethod
+    def _upgrade_originating_customer(cls):
+        """Fill the originating customer of the lines of the customer
+        invoices that existed before the module was activated with the
+        party of their invoice"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        invoice = Invoice.__table__()
+        cursor.execute(*table.update(
+                [table.originating_customer],
+                [invoice.select(invoice.party,
+                        where=invoice.id == table.invoice)],
+                where=(table.originating_customer == Null)
+                & table.invoice.in_(invoice.select(invoice.id,
+                        where=invoice.type == 'out'))))
 
     @classmethod
     def __setup__(cls):

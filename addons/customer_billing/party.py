@@ -11,6 +11,7 @@ from sql.conditionals import Coalesce
 
 from trytond.i18n import gettext
 from trytond.model import Check, Index, ModelSQL, ModelView, fields
+from trytond.modules.party.exceptions import EraseError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
 from trytond.report import Report
@@ -370,3 +371,76 @@ class HeadquarterStatement(Report):
         largest = max(amounts, key=lambda c: abs(amounts[c]))
         amounts[largest] += to_pay - sum(amounts.values())
         return amounts
+
+
+class Replace(metaclass=PoolMeta):
+    __name__ = 'party.replace'
+
+    @classmethod
+    def fields_to_replace(cls):
+        pool = Pool()
+        fields_ = [
+            ('party.party', 'headquarter'),
+            ('customer.account', 'party'),
+            ('customer.third_party.authorization', 'customer'),
+            ('customer.third_party.authorization', 'third_party'),
+            ('account.invoice', 'originating_customer'),
+            ('account.invoice.line', 'originating_customer'),
+            ('party.change.request', 'party'),
+            ('sale.sale', 'third_party'),
+            ]
+        # obligations registered only with their optional module
+        for model in ['sale.subscription', 'project.work']:
+            try:
+                Model = pool.get(model)
+            except KeyError:
+                continue
+            if 'third_party' in Model._fields:
+                fields_.append((model, 'third_party'))
+        return super().fields_to_replace() + fields_
+
+
+class Erase(metaclass=PoolMeta):
+    __name__ = 'party.erase'
+
+    def check_erase_company(self, party, company):
+        pool = Pool()
+        Account = pool.get('customer.account')
+        Request = pool.get('party.change.request')
+        super().check_erase_company(party, company)
+        if Account.search([
+                    ('party', '=', party.id),
+                    ('company', '=', company.id),
+                    ('state', '!=', 'closed'),
+                    ], limit=1):
+            raise EraseError(gettext(
+                    'customer_billing.msg_erase_party_open_account',
+                    party=party.rec_name, company=company.rec_name))
+        if Request.search([
+                    ('party', '=', party.id),
+                    ('company', '=', company.id),
+                    ('state', 'in', ['draft', 'submitted', 'approved']),
+                    ], limit=1):
+            raise EraseError(gettext(
+                    'customer_billing.msg_erase_party_pending_request',
+                    party=party.rec_name, company=company.rec_name))
+
+    def to_erase(self, party_id):
+        pool = Pool()
+        Request = pool.get('party.change.request')
+        Address = pool.get('party.change.request.address')
+        Mechanism = pool.get('party.change.request.contact_mechanism')
+        BankAccount = pool.get('party.change.request.bank_account')
+        of_party = [('request.party', '=', party_id)]
+        return super().to_erase(party_id) + [
+            (Request, [('party', '=', party_id)], True,
+                ['name', 'email', 'phone', 'website', 'street',
+                    'postal_code', 'city', 'country', 'tax_identifier',
+                    'before', 'after'],
+                [None] * 8 + ['****', None, None]),
+            (Address, of_party, True,
+                ['street', 'postal_code', 'city', 'country'],
+                [None] * 4),
+            (Mechanism, of_party, True, ['value'], ['****']),
+            (BankAccount, of_party, True, ['number'], ['****']),
+            ]

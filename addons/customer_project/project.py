@@ -108,6 +108,7 @@ class Work(Workflow, metaclass=PoolMeta):
         states={
             'invisible': ~_is_project,
             })
+    stage_string = stage.translated('stage')
     confidentiality = fields.Selection([
             ('public', "Public"),
             ('internal', "Internal"),
@@ -160,10 +161,13 @@ class Work(Workflow, metaclass=PoolMeta):
         states={
             'invisible': ~_is_project,
             })
-    stage_log = fields.Text("Stage Log", readonly=True,
-        states={
-            'invisible': ~_is_project | ~Eval('stage_log'),
-            })
+    stage_history = fields.Function(fields.Many2Many(
+            'ir.model.log', None, None, "Stage History",
+            states={
+                'invisible': ~_is_project,
+                },
+            help="The stage transitions of the project."),
+        'get_stage_history')
 
     planned_hours = fields.Function(
         fields.Float("Planned Hours", digits=(16, 2)), 'get_kpis')
@@ -234,6 +238,47 @@ class Work(Workflow, metaclass=PoolMeta):
                 })
 
     @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        upgrade = not table_h.column_exist('stage')
+        super().__register__(module)
+        if upgrade:
+            cls._upgrade_stage()
+
+    @classmethod
+    def _upgrade_stage(cls):
+        """Set the projects that existed before the module was activated
+        with invoiced time or work to contracted (others keep planning)"""
+        pool = Pool()
+        TimesheetLine = pool.get('timesheet.line')
+        TimesheetWork = pool.get('timesheet.work')
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        line = TimesheetLine.__table__()
+        work = TimesheetWork.__table__()
+        cursor.execute(*table.select(table.id, table.parent, table.type))
+        parents, types = {}, {}
+        for id_, parent, type_ in cursor:
+            parents[id_], types[id_] = parent, type_
+        cursor.execute(*line.join(work, condition=line.work == work.id
+                ).select(work.origin,
+                where=(line.invoice_line != Null)
+                & work.origin.like(cls.__name__ + ',%')))
+        invoiced = {int(o.split(',')[1]) for o, in cursor}
+        cursor.execute(*table.select(table.id,
+                where=table.invoice_line != Null))
+        invoiced.update(i for i, in cursor)
+        projects = set()
+        for id_ in invoiced:
+            while id_ is not None and id_ in parents:
+                if types[id_] == 'project':
+                    projects.add(id_)
+                id_ = parents[id_]
+        for sub_ids in grouped_slice(sorted(projects), 500):
+            cursor.execute(*table.update([table.stage], ['contracted'],
+                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
+
+    @classmethod
     def default_stage(cls):
         return 'planning'
 
@@ -249,7 +294,7 @@ class Work(Workflow, metaclass=PoolMeta):
     def copy(cls, works, default=None):
         default = default.copy() if default is not None else {}
         for name in ['demands', 'milestones', 'fees', 'service_units',
-                'billing_requests', 'stage_log', 'revenue_recognised_date',
+                'billing_requests', 'revenue_recognised_date',
                 'revenue_recognised']:
             default.setdefault(name, None)
         default.setdefault('stage', 'planning')
@@ -259,6 +304,53 @@ class Work(Workflow, metaclass=PoolMeta):
     def validate_fields(cls, works, field_names):
         super().validate_fields(works, field_names)
         cls.check_package_dates(works, field_names)
+        cls.check_stage_status(works, field_names)
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Status = pool.get('project.work.status')
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and values.get('type') == 'project':
+            status = values.get('status')
+            if status is None or not Status(status).stage:
+                stage = values.get('stage') or cls.default_stage()
+                values['status'] = Status.get_stage_status(stage, status)
+        elif mode == 'write' and values.get('stage'):
+            values['status'] = Status.get_stage_status(
+                values['stage'], values.get('status'))
+        return values
+
+    @classmethod
+    def check_stage_status(cls, works, field_names=None):
+        "Check the status of the projects is the one of their stage"
+        pool = Pool()
+        Status = pool.get('project.work.status')
+        if field_names and not (field_names & {'status', 'stage', 'type'}):
+            return
+        for work in works:
+            if work.type != 'project':
+                continue
+            expected = Status.get_stage_status(work.stage, None)
+            if expected is not None and work.status.id != expected:
+                raise ProjectStageError(gettext(
+                        'customer_project.msg_project_status_stage',
+                        project=work.rec_name, status=work.status.rec_name,
+                        stage=work.stage_string))
+
+    @classmethod
+    def get_stage_history(cls, works, name):
+        pool = Pool()
+        Log = pool.get('ir.model.log')
+        history = {w.id: [] for w in works}
+        logs = Log.search([
+                ('resource', 'in', [str(w) for w in works]),
+                ('event', '=', 'transition'),
+                ('target', 'like', 'stage:%'),
+                ], order=[('create_date', 'ASC'), ('id', 'ASC')])
+        for log in logs:
+            history[log.resource.id].append(log.id)
+        return history
 
     @classmethod
     def check_package_dates(cls, works, field_names=None):
@@ -400,16 +492,9 @@ class Work(Workflow, metaclass=PoolMeta):
         if not reason or not reason.strip():
             raise ProjectStageError(gettext(
                     'customer_project.msg_reopen_reason'))
-        user = User(Transaction().user)
-        now = datetime.datetime.now().replace(microsecond=0)
-        to_write = []
-        for work in works:
-            log = (work.stage_log or '') + '%s %s: %s\n' % (
-                now, user.rec_name, reason.strip())
-            to_write.extend(([work], {'stage_log': log}))
         cls._reopen_completed(works)
-        if to_write:
-            cls.write(*to_write)
+        cls.chat_post(works, 'customer_project.msg_project_reopened',
+            reason=reason.strip())
 
     # Key figures
 
@@ -701,6 +786,47 @@ class Work(Workflow, metaclass=PoolMeta):
                 new_demands.append(demand)
             package.demands = new_demands
         return package, to_delete
+
+
+class WorkStatus(metaclass=PoolMeta):
+    __name__ = 'project.work.status'
+
+    stage = fields.Selection([(None, "")] + STAGES, "Customer Project Stage",
+        help="The stage of the customer projects that have this status.")
+
+    @classmethod
+    def get_stage_status(cls, stage, default):
+        "Return the id of the project status of stage (or default)"
+        statuses = cls.search([
+                ('stage', '=', stage),
+                ('types', 'in', ['project']),
+                ], limit=1)
+        return statuses[0].id if statuses else default
+
+    @classmethod
+    def get_default_status(cls, type_=None):
+        if type_ == 'project':
+            pool = Pool()
+            Work = pool.get('project.work')
+            status = cls.get_stage_status(Work.default_stage(), None)
+            if status is not None:
+                return status
+        return super().get_default_status(type_)
+
+    @classmethod
+    def on_modification(cls, mode, statuses, field_names=None):
+        pool = Pool()
+        Work = pool.get('project.work')
+        super().on_modification(mode, statuses, field_names=field_names)
+        if mode == 'create':
+            # the projects that existed before their stage had a status
+            for status in statuses:
+                if status.stage and 'project' in status.types:
+                    Work.write(Work.search([
+                                ('type', '=', 'project'),
+                                ('stage', '=', status.stage),
+                                ('status.stage', '=', None),
+                                ]), {'status': status.id})
 
 
 class Employee(metaclass=PoolMeta):

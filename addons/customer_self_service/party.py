@@ -11,6 +11,7 @@ import email_validator
 import trytond.config as config
 from trytond.i18n import gettext
 from trytond.model import ModelView, Unique, fields
+from trytond.modules.party.exceptions import EraseError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.sendmail import send_message
@@ -434,3 +435,62 @@ class CustomerAccount(metaclass=PoolMeta):
             for name in names:
                 result[name][account.id] = values[name]
         return result
+
+
+class Replace(metaclass=PoolMeta):
+    __name__ = 'party.replace'
+
+    _css_fields = [
+        'css_login', 'css_login_updated', 'css_type', 'css_email',
+        'css_status', 'css_status_date', 'css_error', 'css_user',
+        'css_primary_account']
+
+    @classmethod
+    def fields_to_replace(cls):
+        return super().fields_to_replace() + [
+            ('customer.self_service.history', 'party'),
+            ]
+
+    def transition_replace(self):
+        pool = Pool()
+        Party = pool.get('party.party')
+        state = super().transition_replace()
+        source, destination = self.ask.source, self.ask.destination
+        if not source.css_user:
+            return state
+        if destination.css_user:
+            # web_user moved the source's portal user to the destination:
+            # the destination keeps its own portal access only
+            Party.css_disable([source])
+        else:
+            values = {f: getattr(source, f) for f in self._css_fields}
+            values = {f: v.id if hasattr(v, 'id') else v
+                for f, v in values.items()}
+            Party.write([source], {
+                    f: 'not_requested' if f == 'css_status' else None
+                    for f in self._css_fields})
+            Party.write([destination], values)
+        return state
+
+
+class Erase(metaclass=PoolMeta):
+    __name__ = 'party.erase'
+
+    def check_erase(self, party):
+        super().check_erase(party)
+        if party.css_status in {
+                'requested', 'registration_sent', 'registered'}:
+            raise EraseError(gettext(
+                    'customer_self_service.msg_erase_party_portal_access',
+                    party=party.rec_name))
+
+    def to_erase(self, party_id):
+        pool = Pool()
+        Party = pool.get('party.party')
+        History = pool.get('customer.self_service.history')
+        return super().to_erase(party_id) + [
+            (Party, [('id', '=', party_id)], False,
+                ['css_login', 'css_email', 'css_error'], [None] * 3),
+            (History, [('party', '=', party_id)], False,
+                ['comment'], [None]),
+            ]

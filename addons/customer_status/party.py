@@ -1,6 +1,8 @@
 # This file is part of the customer_status module.
+from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.party.exceptions import EraseError
 from trytond.pool import Pool, PoolMeta
 
 
@@ -43,3 +45,72 @@ class PartyCreditLimitAmount(metaclass=PoolMeta):
     credit_limit_date = fields.Date("Credit Limit Due Date")
     secondary_credit_limit_amount = Monetary(
         "Secondary Credit Limit", currency='currency', digits='currency')
+
+
+class Replace(metaclass=PoolMeta):
+    __name__ = 'party.replace'
+
+    @classmethod
+    def fields_to_replace(cls):
+        return super().fields_to_replace() + [
+            ('customer.returned_check', 'party'),
+            ('customer.protest', 'party'),
+            ('customer.reference', 'party'),
+            ('customer.contact_log', 'party'),
+            ('customer.status.risk.override', 'party'),
+            ('customer.status.risk.history', 'party'),
+            ('customer.status.snapshot', 'party'),
+            ]
+
+    def transition_replace(self):
+        pool = Pool()
+        Snapshot = pool.get('customer.status.snapshot')
+        source, destination = self.ask.source, self.ask.destination
+        # One snapshot per customer and company: the source's figures are
+        # recomputed into the destination's once the lines have moved
+        snapshots = Snapshot.search([
+                ('party', 'in', [source.id, destination.id]),
+                ])
+        companies = {s.company for s in snapshots}
+        Snapshot.delete([s for s in snapshots if s.party == source
+                    and any(o.company == s.company and o.party == destination
+                        for o in snapshots)])
+        state = super().transition_replace()
+        if companies:
+            Snapshot.refresh([destination], companies=list(companies))
+        return state
+
+
+class Erase(metaclass=PoolMeta):
+    __name__ = 'party.erase'
+
+    def check_erase_company(self, party, company):
+        pool = Pool()
+        Protest = pool.get('customer.protest')
+        super().check_erase_company(party, company)
+        if Protest.search([
+                    ('party', '=', party.id),
+                    ('company', '=', company.id),
+                    ('state', '=', 'protested'),
+                    ], limit=1):
+            raise EraseError(gettext(
+                    'customer_status.msg_erase_party_open_protest',
+                    party=party.rec_name, company=company.rec_name))
+
+    def to_erase(self, party_id):
+        pool = Pool()
+        Reference = pool.get('customer.reference')
+        ContactLog = pool.get('customer.contact_log')
+        Override = pool.get('customer.status.risk.override')
+        History = pool.get('customer.status.risk.history')
+        of_party = [('party', '=', party_id)]
+        return super().to_erase(party_id) + [
+            (Reference, of_party, True,
+                ['name', 'contact', 'phone', 'email', 'bank_account',
+                    'notes'],
+                ['****', None, None, None, None, None]),
+            (ContactLog, of_party, True,
+                ['contact', 'next_action', 'notes'], [None] * 3),
+            (Override, of_party, True, ['reason'], ['****']),
+            (History, of_party, True, ['reason'], [None]),
+            ]
