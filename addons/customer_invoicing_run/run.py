@@ -861,7 +861,7 @@ class Run(Workflow, ModelSQL, ModelView):
                         invoice.originating_customer) == customer.id)
                 & (line.type == 'line')))
         amount, = cursor.fetchone()
-        return Decimal(str(amount or 0))
+        return Decimal(str(amount or 0)).quantize(Decimal('0.01'))
 
     def _get_invoice(self, item, journals=None):
         """Return an unsaved invoice for the group of item
