@@ -314,14 +314,15 @@ class CustomerAccount(ModelSQL, ModelView):
                     end_date=self.end_date or ''))
 
     def get_invoice_party(self, third_party=None, date=None):
-        "Return the party to invoice for an obligation of the account"
-        if third_party and third_party != self.party:
+        """Return the party to invoice for an obligation of the account
+        (the third party is checked at date)"""
+        pool = Pool()
+        InvoiceLine = pool.get('account.invoice.line')
+        party = InvoiceLine.get_billing_party(
+            self.party, account=self, third_party=third_party)
+        if party == third_party:
             self.party.check_third_party(third_party, date=date)
-            return third_party
-        if (self.profile.bill_to == 'headquarter'
-                and self.party.headquarter):
-            return self.party.headquarter
-        return self.party
+        return party
 
     @classmethod
     def get_default(cls, party, company=None, date=None):

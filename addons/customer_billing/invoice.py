@@ -393,6 +393,56 @@ class InvoiceLine(metaclass=PoolMeta):
             Index(t, (t.originating_customer, Index.Range()),
                 where=t.originating_customer != Null))
 
+    @classmethod
+    def get_billing_party(
+            cls, customer, account=None, third_party=None, date=None):
+        """Return the party invoiced for an obligation of customer billed
+        through account and to third_party: the third party, else the
+        headquarter when the profile of the account bills it, else customer
+
+        When date is given, raise AccountNotBillableError unless the account
+        is billable on date and ThirdPartyError unless the third party is
+        authorised on date."""
+        if date is not None and account:
+            account.check_billable(date)
+        if third_party and third_party != customer:
+            if date is not None:
+                customer.check_third_party(third_party, date=date)
+            return third_party
+        if (account and account.profile.bill_to == 'headquarter'
+                and customer.headquarter):
+            return customer.headquarter
+        return customer
+
+    def apply_billing_rules(
+            self, customer, account=None, third_party=None, date=None,
+            pending=None):
+        """Apply the headquarter, third-party and originating-customer rules
+        of an obligation of customer (billed through account and to
+        third_party) to the line and return the party to invoice
+
+        The line keeps customer as originating customer whichever party is
+        invoiced.  With date, the checks of get_billing_party are run and,
+        with pending too, the amount of the line added to pending (what is
+        billed to the third party for customer but not counted yet, e.g. on
+        draft invoices) and to the amount already billed must stay within
+        the maximum of the authorisation."""
+        self.originating_customer = customer
+        party = self.get_billing_party(
+            customer, account=account, third_party=third_party, date=date)
+        if (date is not None and pending is not None
+                and party not in {customer, customer.headquarter}):
+            customer.check_third_party(
+                party, amount=pending + self._get_billing_amount(),
+                date=date)
+        return party
+
+    def _get_billing_amount(self):
+        "Return the untaxed amount of the line counted by authorisations"
+        if self.type != 'line':
+            return Decimal(0)
+        return self.on_change_with_amount()
+
     @fields.depends('invoice', 'originating_customer',
         '_parent_invoice.originating_customer', '_parent_invoice.party')
     def on_change_invoice(self):

@@ -79,13 +79,12 @@ class BillingObligationMixin:
 
     def _get_billing_invoice_party(self, date):
         "Return the party to invoice or None to keep the default"
-        if self.customer_account:
-            self.customer_account.check_billable(date)
-            return self.customer_account.get_invoice_party(
-                self.third_party, date=date)
-        elif self.third_party:
-            self.party.check_third_party(self.third_party, date=date)
-            return self.third_party
+        pool = Pool()
+        InvoiceLine = pool.get('account.invoice.line')
+        if self.customer_account or self.third_party:
+            return InvoiceLine.get_billing_party(
+                self.party, account=self.customer_account,
+                third_party=self.third_party, date=date)
 
     def _set_billing_invoice(self, invoice, date=None):
         "Fill invoice with the billing of the obligation"

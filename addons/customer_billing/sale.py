@@ -134,7 +134,10 @@ class SaleLine(metaclass=PoolMeta):
     __name__ = 'sale.line'
 
     def get_invoice_line(self):
+        sale = self.sale
         lines = super().get_invoice_line()
         for line in lines:
-            line.originating_customer = self.sale.party
+            line.apply_billing_rules(
+                sale.party, account=sale.customer_account,
+                third_party=sale.third_party)
         return lines

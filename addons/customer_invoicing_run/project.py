@@ -3,7 +3,7 @@
 # license terms.
 from collections import defaultdict
 
-from sql import Literal, Null
+from sql import Null
 
 from trytond.pool import Pool, PoolMeta
 
@@ -48,7 +48,7 @@ class Run(metaclass=PoolMeta):
             .join(work, condition=line.project == work.id)
             .join(company, condition=request.company == company.id)
             .select(
-                line.id, work.party, line.customer_account, Literal(None),
+                line.id, work.party, line.customer_account, work.third_party,
                 request.date, company.currency, request.id,
                 where=(request.company == self.company.id)
                 & (request.state == 'released')
@@ -70,6 +70,12 @@ class RunItem(metaclass=PoolMeta):
         if line is not None:
             line.originating_customer = self.party
         return line
+
+    def _get_third_party(self):
+        if str(self.source).startswith('project.billing.request.line,'):
+            third_party = self.source.project.third_party
+            return third_party.id if third_party else None
+        return super()._get_third_party()
 
     def _get_origin(self):
         if str(self.source).startswith('project.billing.request.line,'):

@@ -8,7 +8,7 @@ from decimal import Decimal
 from itertools import groupby
 
 from sql import Column, Conflict, Literal, Null
-from sql.aggregate import Count, Max
+from sql.aggregate import Count, Max, Sum
 from sql.conditionals import Coalesce
 from sql.functions import CurrentTimestamp
 from sql.operators import Concat
@@ -437,14 +437,12 @@ class Run(Workflow, ModelSQL, ModelView):
         "Return the party to invoice for the candidate values"
         pool = Pool()
         Party = pool.get('party.party')
-        if account:
-            account.check_billable(date=self.invoice_date)
-            third_party = (
-                Party(values['third_party']) if values['third_party']
-                else None)
-            return account.get_invoice_party(
-                third_party=third_party, date=self.invoice_date)
-        return party
+        InvoiceLine = pool.get('account.invoice.line')
+        third_party = (
+            Party(values['third_party']) if values['third_party'] else None)
+        return InvoiceLine.get_billing_party(
+            party, account=account, third_party=third_party,
+            date=self.invoice_date)
 
     def _get_group_key(self, invoice_party, account, values):
         "Return the invoice grouping key of the candidate values as a string"
@@ -523,6 +521,7 @@ class Run(Workflow, ModelSQL, ModelView):
         invoices = {}
         warnings = defaultdict(list)
         previews = []
+        pending = {}
         for candidates in self._candidates():
             candidates = self._complete_candidates(candidates)
             for values in candidates:
@@ -542,6 +541,8 @@ class Run(Workflow, ModelSQL, ModelView):
                     continue
                 try:
                     line = item._get_invoice_line(source_key)
+                    if line is not None:
+                        self._apply_billing_rules(item, line, pending)
                 except UserError as exception:
                     previews.append(Preview(
                             run=self, invoice_party=item.invoice_party,
@@ -746,6 +747,7 @@ class Run(Workflow, ModelSQL, ModelView):
         Item.check_sources(items)
         lines, failed, skipped = [], [], []
         by_source = defaultdict(list)
+        pending = {}
         for item in items:
             if item.state == 'pending':
                 by_source[item.source_key].append(item)
@@ -773,6 +775,11 @@ class Run(Workflow, ModelSQL, ModelView):
                                 'customer_invoicing_run'
                                 '.msg_item_line_missing_field',
                                 source=item.rec_name, field=missing)))
+                    continue
+                try:
+                    self._apply_billing_rules(item, line, pending)
+                except UserError as exception:
+                    failed.append((item, exception.message))
                     continue
                 line.invoicing_item = item
                 lines.append((item, line))
@@ -815,6 +822,47 @@ class Run(Workflow, ModelSQL, ModelView):
                         }))
         if to_write:
             Item.write(*to_write)
+
+    def _apply_billing_rules(self, item, line, pending):
+        """Apply the headquarter, third-party and originating-customer rules
+        of the item to its invoice line, checked at the invoice date
+        (UserError when the item cannot be billed); pending holds the amount
+        the run bills per customer and third party"""
+        customer = item.party
+        third_party = item.invoice_party
+        if third_party in {customer, customer.headquarter}:
+            third_party = None
+        key = (customer, third_party)
+        if third_party and key not in pending:
+            pending[key] = self._get_third_party_pending(
+                customer, third_party)
+        line.apply_billing_rules(
+            customer, account=item.customer_account,
+            third_party=third_party, date=self.invoice_date,
+            pending=pending.get(key, Decimal(0)))
+        if third_party:
+            pending[key] += line._get_billing_amount()
+
+    def _get_third_party_pending(self, customer, third_party):
+        """Return the untaxed amount of the lines of the draft invoices of
+        the run billed to third_party for customer"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        invoice = Invoice.__table__()
+        line = InvoiceLine.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*line.join(invoice,
+                condition=line.invoice == invoice.id).select(
+                Sum(line.quantity * line.unit_price),
+                where=(invoice.invoicing_run == self.id)
+                & (invoice.state == 'draft')
+                & (invoice.party == third_party.id)
+                & (Coalesce(line.originating_customer,
+                        invoice.originating_customer) == customer.id)
+                & (line.type == 'line')))
+        amount, = cursor.fetchone()
+        return Decimal(str(amount or 0)).quantize(Decimal('0.01'))
 
     def _get_invoice(self, item, journals=None):
         """Return an unsaved invoice for the group of item
@@ -1662,6 +1710,9 @@ class ManualItem(ModelSQL, ModelView):
             unit_price=self.unit_price,
             origin=self,
             )
+        line.apply_billing_rules(
+            self.party, account=self.customer_account,
+            third_party=self.third_party)
         line.account = self.product.account_revenue_used
         if not line.account:
             raise ItemError(gettext(
