@@ -26,3 +26,11 @@ class ManualItemAccessError(AccessError):
 
 class RunWarning(UserWarning):
     "Warning about an invoicing run"
+
+
+class InvoiceReleasedError(UserError):
+    "A cancelled invoice whose units were released cannot be drafted"
+
+
+class FeePeriodError(UserError):
+    "A fee period cannot be released"
