@@ -169,6 +169,8 @@ def _postgresql_uri():
 class InvoicingRunReliabilityTestCase(unittest.TestCase):
     "Invoicing runs bill each sale line once on PostgreSQL with workers"
 
+    sales = SALES  # the number of sales of each test database
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -194,7 +196,7 @@ class InvoicingRunReliabilityTestCase(unittest.TestCase):
         self.site.copy(self.template, self.database)
         self.addCleanup(self.site.drop, self.database)
         result = support.run_python(
-            self.site, self.database, SETUP, str(SALES))
+            self.site, self.database, SETUP, str(self.sales))
         self.company = int(result.stdout.decode().strip().splitlines()[-1])
         self.processes = []
         self.addCleanup(self.stop_processes)

@@ -19,3 +19,11 @@ class ItemError(UserError):
 
 class ManualItemAccessError(AccessError):
     "Forbidden change on a billed manual item"
+
+
+class InvoiceReleasedError(UserError):
+    "A cancelled invoice whose units were released cannot be drafted"
+
+
+class FeePeriodError(UserError):
+    "A fee period cannot be released"

@@ -4,9 +4,12 @@
 import contextlib
 from contextvars import ContextVar
 
+from trytond.i18n import gettext
 from trytond.model import Index, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
+
+from .exceptions import InvoiceReleasedError
 
 # the ids of the taxes of the invoice lines an invoicing run batch is
 # computing the taxes of, and their records per context (see Tax.compute)
@@ -62,6 +65,33 @@ class Invoice(metaclass=PoolMeta):
         return values
 
     @classmethod
+    def cancel(cls, invoices):
+        "Release the units billed by the run items of the invoices"
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        drafts = {i.id for i in invoices if i.state != 'cancelled'}
+        super().cancel(invoices)
+        with without_check_access():
+            lines = [l for i in cls.browse(list(drafts))
+                if i.state == 'cancelled' for l in i.lines
+                if l.invoicing_item and l.invoicing_item.state == 'done']
+            Item.release(
+                [(l.invoicing_item, l.invoice.rec_name) for l in lines])
+
+    @classmethod
+    def draft(cls, invoices):
+        "Refuse to draft again an invoice whose run items were released"
+        for invoice in invoices:
+            if invoice.state == 'cancelled' and any(
+                    l.invoicing_item
+                    and l.invoicing_item.state == 'cancelled'
+                    for l in invoice.lines):
+                raise InvoiceReleasedError(gettext(
+                        'customer_invoicing_run.msg_invoice_released',
+                        invoice=invoice.rec_name))
+        super().draft(invoices)
+
+    @classmethod
     def copy(cls, invoices, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('invoicing_run', None)
@@ -103,15 +133,16 @@ class InvoiceLine(metaclass=PoolMeta):
         Item = pool.get('customer.invoicing.run.item')
         callbacks = super().on_delete(lines)
         with without_check_access():
-            items = [l.invoicing_item for l in cls.browse(lines)
-                if l.invoicing_item]
-        if items:
+            pairs = [(l.invoicing_item.id, l.invoice.rec_name)
+                for l in cls.browse(lines)
+                if l.invoicing_item and l.invoicing_item.state == 'done']
+            Item.release_units(
+                [(Item(i), None) for i, _ in pairs])
+        if pairs:
             def release():
                 with without_check_access():
-                    Item.write(Item.browse(items), {
-                            'state': 'cancelled',
-                            'active_source': None,
-                            })
+                    Item.release(
+                        [(Item(i), n) for i, n in pairs], units=False)
             callbacks.append(release)
         return callbacks
 

@@ -5,6 +5,7 @@ from collections import defaultdict
 
 from sql import Null
 
+from trytond.i18n import gettext
 from trytond.pool import Pool, PoolMeta
 
 
@@ -64,6 +65,45 @@ class Run(metaclass=PoolMeta):
 
 class RunItem(metaclass=PoolMeta):
     __name__ = 'customer.invoicing.run.item'
+
+    @classmethod
+    def _lock_project(cls, items):
+        pool = Pool()
+        RequestLine = pool.get('project.billing.request.line')
+        RequestLine.lock_units(
+            RequestLine.browse([i.source.id for i in items]))
+
+    @classmethod
+    def _billed_elsewhere_project(cls, items):
+        """Return {item: invoice or message} for the request lines billed
+        by another invoice or whose request is cancelled"""
+        result = {}
+        for item in items:
+            line = item.source
+            invoice = line.get_billed_elsewhere()
+            if invoice:
+                result[item] = invoice
+            elif line.request.state == 'cancelled':
+                result[item] = gettext(
+                    'customer_invoicing_run.msg_item_request_cancelled',
+                    source=item.rec_name)
+        return result
+
+    @classmethod
+    def _release_project(cls, items):
+        """Unlink the request lines and timesheet lines of the released
+        items from their invoice line: a new billing request collects
+        them again"""
+        pool = Pool()
+        RequestLine = pool.get('project.billing.request.line')
+        TimesheetLine = pool.get('timesheet.line')
+        lines = RequestLine.browse([i.source.id for i in items])
+        timesheets = [TimesheetLine(l.origin.id) for l in lines
+            if l.kind == 'timesheet' and l.origin
+            and l.origin.invoice_line == l.invoice_line]
+        if timesheets:
+            TimesheetLine.write(timesheets, {'invoice_line': None})
+        RequestLine.write(lines, {'invoice_line': None, 'settled': False})
 
     def _get_invoice_line_project(self):
         line = self.source.get_invoice_line()

@@ -124,6 +124,7 @@ class Run(Workflow, ModelSQL, ModelView):
         cls._transitions |= {
             ('draft', 'running'),
             ('running', 'done'),
+            ('done', 'running'),
             ('draft', 'cancelled'),
             ('running', 'cancelled'),
             ('cancelled', 'draft'),
@@ -676,11 +677,7 @@ class Run(Workflow, ModelSQL, ModelView):
             groups[item.group_key].append(item.id)
         for group_ids in groups.values():
             try:
-                with transaction.new_transaction():
-                    run = self.__class__(self.id)
-                    items = run._claim_items(len(group_ids), ids=group_ids)
-                    if items:
-                        run._process_items(items)
+                self._process_group(group_ids)
             except _transient_errors():
                 raise
             except Exception as exception:
@@ -689,6 +686,22 @@ class Run(Workflow, ModelSQL, ModelView):
                     exception, exc_info=not isinstance(exception, UserError))
                 with transaction.new_transaction():
                     self.__class__(self.id)._fail_group(group_ids, exception)
+
+    def _process_group(self, item_ids):
+        """Bill the items of item_ids in a transaction of its own, started
+        again with the row locks the claims of the units ask for"""
+        extras = {}
+        while True:
+            with Transaction().new_transaction(**extras) as transaction:
+                try:
+                    run = self.__class__(self.id)
+                    items = run._claim_items(len(item_ids), ids=item_ids)
+                    if items:
+                        run._process_items(items)
+                    return
+                except TransactionError as error:
+                    transaction.rollback()
+                    error.fix(extras)
 
     def _fail_group(self, item_ids, exception):
         "Record exception on the still pending items of item_ids"
@@ -745,6 +758,7 @@ class Run(Workflow, ModelSQL, ModelView):
         Invoice = pool.get('account.invoice')
         InvoiceLine = pool.get('account.invoice.line')
         Item.check_sources(items)
+        Item.claim_units(items)
         lines, failed, skipped = [], [], []
         by_source = defaultdict(list)
         pending = {}
@@ -1094,12 +1108,18 @@ class Run(Workflow, ModelSQL, ModelView):
             Item.retry(items)
             run._log('customer_invoicing_run.msg_log_retry',
                 count=len(items))
-            if run.state == 'done':
-                run.state = 'running'
-                run.end_time = None
         cls.save(runs)
+        cls.reopen([r for r in runs if r.state == 'done'])
         for run in runs:
             cls.__queue__.process_batch([run])
+
+    @classmethod
+    @Workflow.transition('running')
+    def reopen(cls, runs):
+        "Process again the runs (done or scheduled) whose items are pending"
+        for run in runs:
+            run.end_time = None
+        cls.save(runs)
 
     @classmethod
     @ModelView.button
@@ -1159,7 +1179,7 @@ class Run(Workflow, ModelSQL, ModelView):
                     'customer_invoicing_run.msg_log_started', count=count)
                 started.append(run)
         cls.save(started)
-        cls.write(started, {'state': 'running'})
+        cls.reopen(started)
         for run in started:
             cls.__queue__.process_batch([run])
         cls.delete([r for r in runs if r not in started])
@@ -1403,6 +1423,73 @@ class RunItem(ModelSQL, ModelView):
                         item=str(gone[0].id))})
 
     @classmethod
+    def claim_units(cls, items):
+        """Lock the billable units of the pending items (the claim every
+        path billing them takes, see doc/design.rst) and cancel the items
+        whose unit another path has billed, naming its invoice"""
+        by_source = defaultdict(list)
+        for item in items:
+            if item.state == 'pending' and item.source:
+                by_source[item.source_key].append(item)
+        elsewhere = {}
+        for source_key, source_items in by_source.items():
+            lock = getattr(cls, '_lock_%s' % source_key, None)
+            if lock:
+                lock(source_items)
+            billed = getattr(cls, '_billed_elsewhere_%s' % source_key, None)
+            if billed:
+                elsewhere.update(billed(source_items))
+        to_write = []
+        for item, invoice in elsewhere.items():
+            item.state = 'cancelled'
+            to_write.extend(([item], {
+                        'state': 'cancelled',
+                        'active_source': None,
+                        'error': invoice if isinstance(invoice, str)
+                        else gettext(
+                            'customer_invoicing_run.msg_item_billed_by',
+                            source=item.rec_name,
+                            invoice=invoice.rec_name),
+                        }))
+        if to_write:
+            cls.write(*to_write)
+
+    @classmethod
+    def release(cls, pairs, units=True):
+        """Put back the billed items of pairs (item, invoice name) whose
+        invoice is cancelled or deleted: their units can be billed again"""
+        if units:
+            cls.release_units(pairs)
+        to_write = []
+        for item, invoice in pairs:
+            to_write.extend(([item], {
+                        'state': 'cancelled',
+                        'active_source': None,
+                        'error': gettext(
+                            'customer_invoicing_run.msg_item_released',
+                            source=item.rec_name, invoice=invoice),
+                        }))
+        if to_write:
+            cls.write(*to_write)
+
+    @classmethod
+    def release_units(cls, pairs):
+        "Call the _release_<source> hooks with the items of pairs"
+        by_source = defaultdict(list)
+        for item, _ in pairs:
+            by_source[item.source_key].append(item)
+        for source_key, items in by_source.items():
+            method = getattr(cls, '_release_%s' % source_key, None)
+            if method:
+                method(items)
+
+    @classmethod
+    def _lock_manual(cls, items):
+        pool = Pool()
+        ManualItem = pool.get('customer.invoicing.manual_item')
+        ManualItem.lock([i.source.id for i in items])
+
+    @classmethod
     def _get_missing_line_fields(cls, line):
         "Return the label of a required field missing on the invoice line"
         for name, field in line._fields.items():
@@ -1448,11 +1535,7 @@ class RunItem(ModelSQL, ModelView):
         Run = pool.get('customer.invoicing.run')
         cls.retry(items)
         runs = list({i.run for i in items})
-        for run in runs:
-            if run.state == 'done':
-                run.state = 'running'
-                run.end_time = None
-        Run.save(runs)
+        Run.reopen([r for r in runs if r.state == 'done'])
         for run in runs:
             Run.__queue__.process_batch([run])
 

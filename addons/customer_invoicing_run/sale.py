@@ -99,6 +99,35 @@ class RunItem(metaclass=PoolMeta):
                 item.source.product
                 break
 
+    @classmethod
+    def _lock_sale(cls, items):
+        """Lock the sales of the items: stock Sale.process (every invoice
+        method, manual_invoice and the process queue) locks them too"""
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Sale.lock(list({i.source.sale.id for i in items}))
+
+    @classmethod
+    def _billed_elsewhere_sale(cls, items):
+        """Return {item: invoice} for the sale lines fully invoiced by
+        another invoice than the item's"""
+        result = {}
+        for item in items:
+            line = item.source
+            invoice_lines = [l for l in line.invoice_lines
+                if l.invoicing_item != item and l.invoice
+                and l.invoice.state != 'cancelled']
+            if not invoice_lines:
+                continue
+            with Transaction().set_context(_customer_invoicing_run=True):
+                remaining = (line._get_invoice_line_quantity()
+                    - line._get_invoiced_quantity())
+            if line.unit:
+                remaining = line.unit.round(remaining)
+            if not remaining:
+                result[item] = invoice_lines[-1].invoice
+        return result
+
     def _get_invoice_line_sale(self):
         with Transaction().set_context(_customer_invoicing_run=True):
             lines = self.source.get_invoice_line()

@@ -7,11 +7,12 @@ from sql import Null
 
 from trytond.i18n import gettext
 from trytond.model import fields
+from trytond.modules.product import round_price
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .exceptions import ItemError
+from .exceptions import FeePeriodError, ItemError
 
 MODEL = 'sale.subscription.line.consumption'
 FEE_MODEL = 'sale.subscription.line'
@@ -123,8 +124,42 @@ class Run(metaclass=PoolMeta):
         return candidates
 
 
+class Subscription(metaclass=PoolMeta):
+    __name__ = 'sale.subscription'
+
+    @classmethod
+    def generate_invoice(cls, date=None):
+        """Lock the consumptions stock bills first: the invoicing runs
+        lock them too before billing (the claim of doc/design.rst)"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Consumption = pool.get(MODEL)
+        if date is None:
+            date = Date.today()
+        Consumption.lock(Consumption.search([
+                    ('invoice_line', '=', None),
+                    ('line.subscription.next_invoice_date', '<=', date),
+                    ('line.subscription.state', 'in', ['running', 'closed']),
+                    ('line.subscription.company', '=',
+                        Transaction().context.get('company', -1)),
+                    ]))
+        super().generate_invoice(date=date)
+
+
 class SubscriptionLine(metaclass=PoolMeta):
     __name__ = FEE_MODEL
+
+    fee_billed_through = fields.Date(
+        "Fee Billed Through", readonly=True,
+        help="The last day of the last fee period billed by an invoicing "
+        "run: the next period starts the day after, whatever the "
+        "invoice recurrence becomes.")
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('fee_billed_through', None)
+        return super().copy(lines, default=default)
 
     def _fee_rruleset(self):
         "Return the recurrence of the line's fee periods"
@@ -133,18 +168,28 @@ class SubscriptionLine(metaclass=PoolMeta):
         return subscription.invoice_recurrence.rruleset(
             dt.datetime.combine(start, dt.time()))
 
+    def _fee_first_date(self):
+        "Return the start of the first fee period not billed yet"
+        if self.fee_billed_through:
+            return self.fee_billed_through + dt.timedelta(days=1)
+        return self.start_date
+
     def get_fee_periods(self, cutoff_date):
         """Return the start dates of the line's fee periods up to
-        cutoff_date: the dates of the subscription's invoice recurrence on
-        which the line runs"""
+        cutoff_date not billed yet: from the day after the billed-through
+        date (or the line's start), each period ending the day before the
+        next date of the subscription's invoice recurrence"""
         end_date = (self.end_date or self.subscription.end_date
             or dt.date.max)
-        rruleset = self._fee_rruleset()
-        dates = rruleset.between(
-            dt.datetime.combine(self.start_date, dt.time()),
-            dt.datetime.combine(min(cutoff_date, end_date), dt.time()),
-            inc=True)
-        return [d.date() for d in dates if d.date() < end_date]
+        dates = []
+        date = self._fee_first_date()
+        while date <= cutoff_date and date < end_date:
+            dates.append(date)
+            period_end = self.get_fee_period_end(date)
+            if not period_end:
+                break
+            date = period_end + dt.timedelta(days=1)
+        return dates
 
     def get_fee_period_end(self, date):
         "Return the last day of the fee period starting on date"
@@ -156,6 +201,28 @@ class SubscriptionLine(metaclass=PoolMeta):
         if end_date and (not next_date or end_date < next_date):
             return end_date
         return next_date
+
+    def get_fee_proration(self, date):
+        """Return (days, period days) of the period starting on date when
+        it starts between two dates of the recurrence (the first partial
+        period, billed prorated by days), else None"""
+        rruleset = self._fee_rruleset()
+        start = dt.datetime.combine(date, dt.time())
+        previous = rruleset.before(start, inc=True)
+        if previous and previous.date() == date:
+            return None
+        following = rruleset.after(start)
+        if not following:
+            return None
+        following = following.date()
+        if previous:
+            period_start = previous.date()
+        else:
+            period_start = following - (
+                rruleset.after(dt.datetime.combine(following, dt.time()))
+                .date() - following)
+        days = (following - date).days
+        return days, (following - period_start).days
 
     def get_fee_invoice_line(self, date, invoice):
         "Return an unsaved invoice line of the fee for the period on date"
@@ -175,10 +242,21 @@ class SubscriptionLine(metaclass=PoolMeta):
         line.quantity = self.quantity
         line.on_change_product()
         line.unit_price = self.unit_price
-        line.description = gettext(
-            'customer_invoicing_run.msg_subscription_fee_description',
-            description=self.description or self.service.product.rec_name,
-            start=date, end=self.get_fee_period_end(date) or '')
+        description = self.description or self.service.product.rec_name
+        end = self.get_fee_period_end(date) or ''
+        proration = self.get_fee_proration(date)
+        if proration:
+            days, period_days = proration
+            line.unit_price = round_price(
+                self.unit_price * days / period_days)
+            line.description = gettext(
+                'customer_invoicing_run.msg_fee_partial_period',
+                description=description, start=date, end=end,
+                days=days, period_days=period_days)
+        else:
+            line.description = gettext(
+                'customer_invoicing_run.msg_subscription_fee_description',
+                description=description, start=date, end=end)
         if not line.account:
             raise ItemError(gettext(
                     'customer_invoicing_run.msg_item_missing_revenue_account',
@@ -235,6 +313,107 @@ class RunItem(metaclass=PoolMeta):
         if subscription:
             return str(subscription)
         return super()._get_origin()
+
+    @classmethod
+    def _lock_subscription(cls, items):
+        "Lock the consumptions (stock generate_invoice locks them too)"
+        pool = Pool()
+        Consumption = pool.get(MODEL)
+        Consumption.lock([i.source.id for i in items])
+
+    @classmethod
+    def _billed_elsewhere_subscription(cls, items):
+        return {i: i.source.invoice_line.invoice for i in items
+            if i.source.invoice_line and i.source.invoice_line.invoice
+            and i.source.invoice_line.invoicing_item != i}
+
+    @classmethod
+    def _release_subscription(cls, items):
+        """Unlink the consumptions of the released items from their
+        cancelled or deleted invoice line (stock refuses any write on an
+        invoiced consumption, so in SQL), to be billed again"""
+        pool = Pool()
+        Consumption = pool.get(MODEL)
+        table = Consumption.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = [i.source.id for i in items if i.source]
+        for sub in grouped_slice(ids, 1000):
+            cursor.execute(*table.update([table.invoice_line], [Null],
+                    where=fields.SQL_OPERATORS['in'](table.id, list(sub))))
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            cache.pop(MODEL, None)
+
+    @classmethod
+    def _lock_subscription_fee(cls, items):
+        pool = Pool()
+        Line = pool.get(FEE_MODEL)
+        Line.lock([i.source.id for i in items])
+
+    @classmethod
+    def _billed_elsewhere_subscription_fee(cls, items):
+        """Return {item: invoice} for the fee periods before the
+        billed-through date of their line"""
+        pool = Pool()
+        InvoiceLine = pool.get('account.invoice.line')
+        result = {}
+        for item in items:
+            line = item.source
+            if line.fee_billed_through and item.date <= (
+                    line.fee_billed_through):
+                invoice_lines = InvoiceLine.search([
+                        ('origin', '=', str(line)),
+                        ('invoice.state', '!=', 'cancelled'),
+                        ], order=[('id', 'DESC')], limit=1)
+                if invoice_lines:
+                    result[item] = invoice_lines[0].invoice
+        return result
+
+    @classmethod
+    def _billed_subscription_fee(cls, pairs):
+        "Move the billed-through date of the fee lines to their last period"
+        pool = Pool()
+        Line = pool.get(FEE_MODEL)
+        through = {}
+        for item, _ in pairs:
+            line = item.source
+            end = line.get_fee_period_end(item.date) or item.date
+            through[line] = max(filter(None, [through.get(line), end]))
+        to_write = []
+        for line, date in through.items():
+            to_write.extend(([Line(line.id)], {'fee_billed_through': date}))
+        if to_write:
+            Line.write(*to_write)
+
+    @classmethod
+    def _release_subscription_fee(cls, items):
+        """Move the billed-through date of the fee lines back before their
+        released periods; refuse when a later period stays billed"""
+        pool = Pool()
+        Line = pool.get(FEE_MODEL)
+        Line.lock([i.source.id for i in items])
+        by_line = {}
+        for item in items:
+            by_line.setdefault(item.source, []).append(item)
+        to_write = []
+        for line, line_items in by_line.items():
+            first = min(i.date for i in line_items)
+            last = max(line.get_fee_period_end(i.date) or i.date
+                for i in line_items)
+            if line.fee_billed_through and line.fee_billed_through > last:
+                raise FeePeriodError(gettext(
+                        'customer_invoicing_run.msg_fee_period_not_last',
+                        invoice=line_items[0].invoice.rec_name
+                        if line_items[0].invoice else '',
+                        line=line.rec_name, date=line.fee_billed_through))
+            to_write.extend(([Line(line.id)], {
+                        'fee_billed_through': (
+                            first - dt.timedelta(days=1)
+                            if first > line.start_date else None),
+                        }))
+        if to_write:
+            Line.write(*to_write)
 
     @classmethod
     def _billed_subscription(cls, pairs):

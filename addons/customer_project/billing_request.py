@@ -300,12 +300,20 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
         line = TimesheetLine.__table__()
         twork2package = {}
         for package in project.children:
-            if package.type == 'task' and package.time_and_material:
+            # a package billed by project_invoice's method (On Timesheet,
+            # Effort, Progress) is not billed by billing requests
+            if (package.type == 'task' and package.time_and_material
+                    and cls._billed_by_request(package)):
                 for twork in package.timesheet_works:
                     twork2package[twork.id] = package
         where = (fields.SQL_OPERATORS['in'](line.work, list(twork2package))
             & (line.approved == approved))
         return line, where, twork2package
+
+    @staticmethod
+    def _billed_by_request(work):
+        "Return whether the time of work is billed by billing requests"
+        return getattr(work, 'invoice_method', 'manual') in {None, 'manual'}
 
     @classmethod
     def _collect_timesheets(cls, project, date):
@@ -318,7 +326,8 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
         query = line.select(line.id, line.work, line.role,
             line.date.as_('date'),
             duration_hours(line.duration),
-            where=where & (line.date <= date),
+            where=where & (line.date <= date)
+            & (line.invoice_line == Null),
             order_by=[line.date.asc, line.id.asc])
         if backend.name == 'sqlite':
             sqlite_apply_types(query, [None, None, None, 'DATE', None])
@@ -380,17 +389,29 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('released')
     def release(cls, requests):
+        "Release the draft requests and invoice them if configured"
+        requests = [r for r in requests if r.state == 'draft']
+        cls._release(requests)
+        if cls._invoice_on_release():
+            cls.invoice(cls.browse(requests))
+
+    @classmethod
+    @Workflow.transition('released')
+    def _release(cls, requests):
         pool = Pool()
         Line = pool.get('project.billing.request.line')
+        Line.lock_units([l for r in requests for l in r.lines])
         Line.check_request_lines(requests)
         for request in requests:
             cls.check_billable(request)
+            for line in request.lines:
+                invoice = line.get_billed_elsewhere()
+                if line.action in INVOICING_ACTIONS and invoice:
+                    raise BillingRequestError(gettext(
+                            'customer_project.msg_request_timesheet_invoiced',
+                            line=line.rec_name, invoice=invoice.rec_name))
         Line.set_settled(requests, True)
-        cls.write(requests, {'state': 'released'})
-        if cls._invoice_on_release():
-            cls.invoice(requests)
 
     @classmethod
     def _invoice_on_release(cls):
@@ -425,6 +446,7 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
         Line = pool.get('project.billing.request.line')
         Invoice = pool.get('account.invoice')
         InvoiceLine = pool.get('account.invoice.line')
+        Line.lock_units([l for r in requests for l in r.lines])
         invoices, invoice_lines, lines = [], [], []
         for request in requests:
             to_invoice = [l for l in request.lines
@@ -451,6 +473,7 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
     def cancel(cls, requests):
         pool = Pool()
         Line = pool.get('project.billing.request.line')
+        Line.lock_units([l for r in requests for l in r.lines])
         Line.set_settled(requests, False)
 
     @classmethod
@@ -837,13 +860,39 @@ class BillingRequestLine(ModelSQL, ModelView):
         return line
 
     @classmethod
+    def lock_units(cls, lines):
+        """Lock the request lines and the timesheet lines they bill (the
+        claim project_invoice's Invoice takes too, see doc/design.rst)"""
+        pool = Pool()
+        TimesheetLine = pool.get('timesheet.line')
+        cls.lock(lines)
+        TimesheetLine.lock([l.origin.id for l in lines
+                if l.kind == 'timesheet' and l.origin])
+
+    def get_billed_elsewhere(self):
+        """Return the invoice which bills the item of the line already,
+        or None"""
+        if self.invoice_line and self.invoice_line.invoice:
+            return self.invoice_line.invoice
+        if (self.kind == 'timesheet' and self.origin
+                and self.origin.invoice_line):
+            return self.origin.invoice_line.invoice
+
+    @classmethod
     def link_invoice_lines(cls, lines, invoice_lines):
         """Store invoice_lines on the request lines and on the timesheet
-        lines they bill"""
+        lines they bill (never replacing the invoice line of a timesheet
+        line billed by another invoice)"""
         pool = Pool()
         TimesheetLine = pool.get('timesheet.line')
         to_write, timesheet_write = [], []
         for line, invoice_line in zip(lines, invoice_lines):
+            if (line.kind == 'timesheet' and line.origin.invoice_line
+                    and line.origin.invoice_line != invoice_line):
+                raise BillingRequestError(gettext(
+                        'customer_project.msg_request_timesheet_invoiced',
+                        line=line.rec_name,
+                        invoice=line.origin.invoice_line.invoice.rec_name))
             to_write.extend(([line], {
                         'invoice_line': invoice_line.id,
                         'settled': True,
@@ -875,3 +924,34 @@ class InvoiceLine(metaclass=PoolMeta):
     @classmethod
     def _get_origin(cls):
         return super()._get_origin() + ['project.billing.request.line']
+
+
+class Work(metaclass=PoolMeta):
+    __name__ = 'project.work'
+
+    @classmethod
+    @ModelView.button
+    def invoice(cls, works):
+        """Refuse to bill with project_invoice's method the timesheet lines
+        a billing request bills (locked first, as the requests lock them)"""
+        pool = Pool()
+        TimesheetLine = pool.get('timesheet.line')
+        RequestLine = pool.get('project.billing.request.line')
+        timesheet_lines = TimesheetLine.search([
+                ('work.origin', 'in', [str(w) for w in cls.search([
+                                ('parent', 'child_of', [w.id for w in works]),
+                                ])]),
+                ('invoice_line', '=', None),
+                ])
+        TimesheetLine.lock(timesheet_lines)
+        settled = RequestLine.search([
+                ('origin', 'in', [str(l) for l in timesheet_lines]),
+                ('settled', '=', True),
+                ], limit=1)
+        if settled:
+            line, = settled
+            raise BillingRequestError(gettext(
+                    'customer_project.msg_work_timesheet_requested',
+                    line=line.origin.rec_name,
+                    request=line.request.rec_name))
+        super().invoice(works)
