@@ -67,6 +67,10 @@ ALLOWED = {
         "customer_self_service stores the reset password token hashed "
         "(only its digest is in the database); the stock test compares the "
         "stored token with the one sent in the email"),
+    ('project', 'scenario_project_status.rst'): (
+        "customer_project keeps a customer project's status in step with "
+        "its stage and refuses any other status (one lifecycle seen from "
+        "both sides); the stock scenario gives a project its own statuses"),
     }
 
 # The extras the official unit tests and scenarios activate.

@@ -138,7 +138,7 @@ class ChangeRequestAccessTestCase(unittest.TestCase):
         request = self._submitted(
             users['clerk'], company, party, email='approved@acme.example',
             contact_mechanisms=[('create', [{
-                            'type': 'phone', 'value': '+3221234567'}])])
+                            'type': 'phone', 'value': '+3222345678'}])])
         with self._as(users['approver'], company):
             Request.approve([request])
         request = Request(request.id)
@@ -160,7 +160,7 @@ class ChangeRequestAccessTestCase(unittest.TestCase):
         self.assertEqual(party.email, 'approved@acme.example')
         self.assertEqual(
             sorted(m.value for m in party.contact_mechanisms),
-            ['+3221234567', 'approved@acme.example'])
+            ['+3222345678', 'approved@acme.example'])
 
     @with_transaction()
     def test_applied_immutable(self):

@@ -200,7 +200,7 @@ class CustomerBillingTestCase(CompanyTestMixin, ModuleTestCase):
                     'addresses': [{'city': 'Austin'}, {'city': 'Dallas'}],
                     'contact_mechanisms': [
                         {'type': 'email', 'value': 'a@initech.example'},
-                        {'type': 'phone', 'value': '+3221234567'}],
+                        {'type': 'phone', 'value': '+3222345678'}],
                     'bank_accounts': [{'number': 'gb82west12345698765432'}],
                     })
             self.assertEqual(
