@@ -158,9 +158,10 @@ class ChangeRequestAccessTestCase(unittest.TestCase):
             Request.apply([request])
         party = pool.get('party.party')(party.id)
         self.assertEqual(party.email, 'approved@acme.example')
+        # party stores phone numbers formatted (phonenumbers)
         self.assertEqual(
             sorted(m.value for m in party.contact_mechanisms),
-            ['+3222345678', 'approved@acme.example'])
+            ['+32 2 234 56 78', 'approved@acme.example'])
 
     @with_transaction()
     def test_applied_immutable(self):
