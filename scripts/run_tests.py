@@ -281,8 +281,37 @@ def list_units(modules, cross, pattern, generic):
     return units
 
 
+# What the PostgreSQL pass runs by default: the tests whose outcome depends
+# on the backend (real processes and concurrency, SQL aggregates and locks,
+# raw SQL of the portal, migrations); the other tests run on SQLite only.
+# TEST_PG_ALL=1 runs every test on both backends.
+POSTGRESQL_UNITS = (
+    'tests.test_deployment', 'tests.test_invoicing_run_reliability',
+    'tests.test_invoicing_run_double_bill',
+    'tests.test_invoicing_run_billing_state', 'tests.test_suite_together',
+    'trytond.modules.customer_status.tests.test_figures',
+    'trytond.modules.customer_status.tests.test_billing',
+    'trytond.modules.customer_self_service.tests.test_routes.',
+    'scenario_customer_status.rst', 'scenario_invoicing_run',
+    'scenario_customer_billing.rst', 'scenario_customer_project.rst',
+    )
+
+# Tests run only when their variable is 1: Tryton's own scenarios and unit
+# tests with the suite activated take longer than the rest together.
+OPT_IN = {
+    'tests.test_official_modules': 'TEST_OFFICIAL',
+    }
+
+
 def backends_of(unit, entry, backends):
+    variable = OPT_IN.get(entry['file'])
+    if variable and os.environ.get(variable) != '1':
+        return []
     only = BACKEND_ONLY.get(entry['file']) or BACKEND_ONLY.get(unit)
+    if (only is None and os.environ.get('TEST_PG_ALL') != '1'
+            and not (entry['file'].startswith(POSTGRESQL_UNITS)
+                or unit.startswith(POSTGRESQL_UNITS))):
+        only = 'sqlite'
     if only is None and 'browser' in entry['file'].rpartition('.')[2]:
         only = ('sqlite' if os.environ.get('BROWSER_TEST_POSTGRESQL') != '1'
             else None)
