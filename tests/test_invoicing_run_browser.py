@@ -24,7 +24,7 @@ def create_runs(config):
     from trytond.modules.company.tests.tools import (
         create_company, get_company)
     from trytond.pool import Pool
-    from trytond.transaction import Transaction
+    from trytond.transaction import Transaction, TransactionError
 
     create_company(config=config)
     create_chart(config=config)
@@ -89,16 +89,24 @@ def create_runs(config):
     # worker had died after it
     company = get_company(config=config)
     pool = Pool(config.database_name)
-    with Transaction().start(
-            config.database_name, config.user,
-            context={'company': company.id,
-                'invoicing_run_batch_size': 2}) as transaction:
-        RunModel = pool.get('customer.invoicing.run')
-        run = RunModel(stalled.id)
-        RunModel.run([run])
-        RunModel.process_batch([run])
-        transaction.tasks.clear()
-        transaction.commit()
+    # as the worker does, start again with the row locks the batch asks for
+    extras = {}
+    while True:
+        try:
+            with Transaction().start(
+                    config.database_name, config.user,
+                    context={'company': company.id,
+                        'invoicing_run_batch_size': 2},
+                    **extras) as transaction:
+                RunModel = pool.get('customer.invoicing.run')
+                run = RunModel(stalled.id)
+                RunModel.run([run])
+                RunModel.process_batch([run])
+                transaction.tasks.clear()
+                transaction.commit()
+            break
+        except TransactionError as error:
+            error.fix(extras)
     return {'draft': draft.id, 'stalled': stalled.id}
 
 

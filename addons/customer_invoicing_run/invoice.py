@@ -5,7 +5,7 @@ import contextlib
 from contextvars import ContextVar
 
 from trytond.i18n import gettext
-from trytond.model import Index, Unique, fields
+from trytond.model import Index, Unique, Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
@@ -79,6 +79,7 @@ class Invoice(metaclass=PoolMeta):
                 [(l.invoicing_item, l.invoice.rec_name) for l in lines])
 
     @classmethod
+    @Workflow.transition('draft')
     def draft(cls, invoices):
         "Refuse to draft again an invoice whose run items were released"
         for invoice in invoices:
