@@ -60,7 +60,9 @@ class AuthorisationMatrixTestCase(unittest.TestCase):
         super().setUpClass()
         cls.site = support.Site()
         cls.addClassCleanup(cls.site.cleanup)
-        cls.database = os.environ.get('DB_NAME', 'authorisation')
+        # not Tryton's test DB_NAME, which may be ':memory:' on SQLite
+        cls.database = os.environ.get('TEST_DB_PREFIX', 'test') + (
+            '_authorisation')
         if cls.site.postgresql:
             reason = support.postgresql_unavailable(cls.site.uri)
             if reason:
