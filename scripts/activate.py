@@ -16,6 +16,7 @@ import sys
 import tempfile
 
 BIN = os.path.dirname(os.path.abspath(sys.executable))
+PGSTATS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pgstats.py')
 
 
 class AdminError(RuntimeError):
@@ -30,7 +31,8 @@ def admin(configs, database, *args, env=None, password=None, timeout=900):
         with tempfile.NamedTemporaryFile('w', delete=False) as passfile:
             passfile.write(password + '\n')
         env['TRYTONPASSFILE'] = passfile.name
-    argv = [os.path.join(BIN, 'trytond-admin'), '-c', *configs,
+    # trytond-admin through pgstats: fresh catalog statistics on PostgreSQL
+    argv = [sys.executable, PGSTATS, '-c', *configs,
         '-d', database, *args]
     try:
         # an empty line answers the admin email prompt of --all

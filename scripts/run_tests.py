@@ -585,6 +585,9 @@ def main():
         help="only the generic checks inherited from ModuleTestCase")
     parser.add_argument('-k', dest='pattern', default=None,
         help="only test files whose name contains this")
+    parser.add_argument('-u', dest='unit_part', default=None,
+        help="scheduled run: only units (test class or scenario file) "
+        "whose name contains this")
     parser.add_argument('-q', dest='verbosity', action='store_const', const=1,
         default=2, help="dots instead of one line per test")
     parser.add_argument('--timing', metavar='FILE',
@@ -609,6 +612,10 @@ def main():
     parser.add_argument('--file', help=argparse.SUPPRESS)
     parser.add_argument('--generic', default='all', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # before trytond's backend is imported: fresh catalog statistics while
+    # Tryton activates modules on PostgreSQL (see pgstats)
+    import pgstats
+    pgstats.install()
     if args.profile:
         return profile(args.profile)
     if os.environ.get('TEST_DB_PREFIX'):
@@ -625,6 +632,8 @@ def main():
         cross = not args.no_cross and not args.modules
         units = list_units(modules, cross, args.pattern,
             {b: args.generic[b] for b in args.backends})
+        if args.unit_part:
+            units = {k: v for k, v in units.items() if args.unit_part in k}
         sys.exit(Scheduler(args, units).run())
     if args.unit:
         suite = run_unit(args)
