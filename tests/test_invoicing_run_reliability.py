@@ -12,8 +12,11 @@ the real executables of ``.venv/bin``:
   afterwards every sale line has exactly one invoice line and no item is
   left pending.
 """
+import glob
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 import uuid
@@ -99,6 +102,20 @@ with Transaction().start(DATABASE, 1) as transaction:
 print(company.id)
 '''
 
+# defined in every python() process: start at a time (a number), or when
+# the test opens the barrier (a path: say ready with a file beside it, then
+# wait for the barrier's file), so processes start together once loaded
+WAIT_FOR_START = r'''
+def wait_for_start(value):
+    import os, time
+    if str(value).startswith('/'):
+        open(f'{value}.ready.{os.getpid()}', 'w').close()
+        while not os.path.exists(value):
+            time.sleep(0.01)
+    else:
+        time.sleep(max(0, float(value) - time.time()))
+'''
+
 START_RUN = r'''
 import time
 from trytond import backend
@@ -108,8 +125,8 @@ from trytond.transaction import Transaction
 pool = Pool(DATABASE)
 pool.init()
 company, start_at, chains, batch, customers = (
-    int(ARGS[0]), float(ARGS[1]), int(ARGS[2]), int(ARGS[3]), int(ARGS[4]))
-time.sleep(max(0, start_at - time.time()))
+    int(ARGS[0]), ARGS[1], int(ARGS[2]), int(ARGS[3]), int(ARGS[4]))
+wait_for_start(start_at)
 for attempt in range(10):
     try:
         with Transaction().start(DATABASE, 1) as transaction:
@@ -241,11 +258,30 @@ class InvoicingRunReliabilityTestCase(unittest.TestCase):
             f'CONFIG_FILES = {self.site.config_files!r}\n'
             'ARGS = sys.argv[1:]\n'
             'from trytond import config as _c\n'
-            '_c.update_etc(CONFIG_FILES)\n')
+            '_c.update_etc(CONFIG_FILES)\n'
+            + WAIT_FOR_START)
         return subprocess.Popen(
             [support.PYTHON, '-c', prelude + code, *map(str, args)],
             env=self.site.env(), cwd=support.ROOT,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def barrier(self):
+        "Return a new barrier path for wait_for_start"
+        directory = tempfile.mkdtemp(prefix='barrier-')
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        return os.path.join(directory, 'go')
+
+    def open_barrier(self, barrier, processes, timeout=120):
+        "Start processes together once each waits at barrier (loaded)"
+        deadline = time.monotonic() + timeout
+        while len(glob.glob(barrier + '.ready.*')) < len(processes):
+            for process in processes:
+                if process.poll() is not None:
+                    self.fail(process.stdout.read().decode())
+            if time.monotonic() > deadline:
+                self.fail("processes not ready in time")
+            time.sleep(0.01)
+        open(barrier, 'w').close()
 
     def assert_billed_once(self):
         "Every sale line has exactly one invoice line"
@@ -276,9 +312,10 @@ class InvoicingRunReliabilityTestCase(unittest.TestCase):
         the run over the first 30 customers and the run over all of them"""
         self.start_worker('worker-1')
         self.start_worker('worker-2')
-        start_at = time.time() + 3
-        runners = [self.python(START_RUN, self.company, start_at, 2, 40, n)
+        barrier = self.barrier()
+        runners = [self.python(START_RUN, self.company, barrier, 2, 40, n)
             for n in [30, 0]]
+        self.open_barrier(barrier, runners)
         outputs = []
         for runner in runners:
             output, _ = runner.communicate(timeout=300)
