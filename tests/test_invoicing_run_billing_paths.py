@@ -138,8 +138,8 @@ for i in range(int(ARGS[0])):
     line.quantity = 2
     subscription.click('quote')
     subscription.click('run')
-Create = Model.get('sale.subscription.line.consumption.create', type='wizard')
-create = Create()
+from proteus import Wizard
+create = Wizard('sale.subscription.line.consumption.create')
 create.form.date = today
 create.execute('create_')
 print(get_company().id)

@@ -61,7 +61,9 @@ def step(func, *args):
             User = pool.get('res.user')
             context = User.get_preferences(context_only=True)
             try:
-                with transaction.set_context(context, company=company):
+                # the user answers yes to the warnings (default taxes...)
+                with transaction.set_context(context, company=company,
+                        _skip_warnings=True):
                     result = func(*args)
             except TransactionError as error:
                 transaction.rollback()
