@@ -49,6 +49,9 @@ UNIT_TIMEOUT = 3600
 BACKEND_ONLY = {
     'tests.test_deployment': 'postgresql',
     'tests.test_invoicing_run_reliability': 'postgresql',
+    'tests.test_invoicing_run_double_bill': 'postgresql',
+    'tests.test_invoicing_run_billing_state': 'postgresql',
+    'tests.test_invoicing_run_billing_paths': 'postgresql',
     'tests.test_official_modules': 'sqlite',
     # they check the registration and the exported strings, which do not
     # depend on the database backend
@@ -288,7 +291,8 @@ def list_units(modules, cross, pattern, generic):
 POSTGRESQL_UNITS = (
     'tests.test_deployment', 'tests.test_invoicing_run_reliability',
     'tests.test_invoicing_run_double_bill',
-    'tests.test_invoicing_run_billing_state', 'tests.test_suite_together',
+    'tests.test_invoicing_run_billing_state',
+    'tests.test_invoicing_run_billing_paths', 'tests.test_suite_together',
     'trytond.modules.customer_status.tests.test_figures',
     'trytond.modules.customer_status.tests.test_billing',
     'trytond.modules.customer_self_service.tests.test_routes.',

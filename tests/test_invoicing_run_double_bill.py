@@ -1,73 +1,25 @@
 """Never a double bill between an invoicing run and stock sale invoicing.
 
-On PostgreSQL with real ``trytond-worker`` processes (skipped as the other
-reliability tests are): stock *Create Invoice* (``Sale.manual_invoice``)
-over the sales and an invoicing run over the same sale lines, in both orders
-and started together in two processes.  Both paths take the same claim, the
-row lock of the sale (stock ``Sale.process`` locks it, the run's batch locks
-it before billing), so afterwards every sale line has exactly one invoice
-line and the run's items the other path billed are *Cancelled*, naming the
-invoice.
+On PostgreSQL with real ``trytond-worker`` processes (in the PostgreSQL
+pass, skipped elsewhere as the other reliability tests are): stock *Create
+Invoice* (``Sale.manual_invoice``) over the sales and an invoicing run over
+the same sale lines, in both orders and started together in two processes.
+Both paths take the same claim, the row lock of the sale (stock
+``Sale.process`` locks it, the run's batch locks it before billing), so
+afterwards every sale line has exactly one invoice line and the run's items
+the other path billed are *Cancelled*, naming the invoice.
 """
-import os
 import time
 import unittest
 
-from tests.test_invoicing_run_reliability import (
-    START_RUN, InvoicingRunReliabilityTestCase)
+from tests import test_invoicing_run_billing_paths as billing_paths
+from tests import test_invoicing_run_reliability as reliability
 
 SALES = 60
 
-STOCK_INVOICE = r'''
-import time
-from trytond import backend
-from trytond.pool import Pool
-from trytond.transaction import Transaction, TransactionError
-pool = Pool(DATABASE)
-pool.init()
-company, start_at = int(ARGS[0]), float(ARGS[1])
-time.sleep(max(0, start_at - time.time()))
-extras = {}
-for attempt in range(20):
-    try:
-        with Transaction().start(DATABASE, 1, **extras) as transaction:
-            User = pool.get('res.user')
-            context = User.get_preferences(context_only=True)
-            try:
-                with transaction.set_context(context, company=company):
-                    Sale = pool.get('sale.sale')
-                    sales = Sale.search([('state', '=', 'processing')])
-                    Sale.manual_invoice(sales)
-                    # hold the locks a moment as a slow stock invoicing
-                    time.sleep(float(ARGS[2]))
-            except TransactionError as error:
-                # as the dispatcher does: start again with the row locks
-                transaction.rollback()
-                error.fix(extras)
-                continue
-            transaction.commit()
-        print('stock', len(sales))
-        break
-    except backend.DatabaseOperationalError as exception:
-        # as trytond's dispatcher does: retry with a fresh snapshot
-        print('retry', type(exception).__name__)
-        time.sleep(0.05 * (attempt + 1))
-'''
 
-
-class OptIn:
-    "Run only when INVOICING_RUN_DOUBLE_BILL=1 (and PostgreSQL answers)"
-
-    @classmethod
-    def setUpClass(cls):
-        # opt-in until verified green in the PostgreSQL pass
-        if os.environ.get('INVOICING_RUN_DOUBLE_BILL') != '1':
-            raise unittest.SkipTest(
-                "set INVOICING_RUN_DOUBLE_BILL=1 to run (PostgreSQL)")
-        super().setUpClass()
-
-
-class InvoicingRunDoubleBillTestCase(OptIn, InvoicingRunReliabilityTestCase):
+class InvoicingRunDoubleBillTestCase(
+        reliability.InvoicingRunReliabilityTestCase):
     "Stock sale invoicing and an invoicing run bill each sale line once"
 
     # the site, workers and helpers of the run reliability tests, not their
@@ -82,10 +34,12 @@ class InvoicingRunDoubleBillTestCase(OptIn, InvoicingRunReliabilityTestCase):
         return output
 
     def stock_invoice(self, start_at=0, hold=0):
-        return self.python(STOCK_INVOICE, self.company, start_at, hold)
+        return self.python(billing_paths.ACTIONS, self.company, start_at,
+            hold, 'sale_invoice')
 
     def start_run(self, start_at=0):
-        return self.python(START_RUN, self.company, start_at, 1, 20, 0)
+        return self.python(
+            reliability.START_RUN, self.company, start_at, 1, 20, 0)
 
     def assert_billed_once(self):
         "Every sale line has exactly one invoice line"

@@ -183,9 +183,17 @@ def _postgresql_uri():
     return None
 
 
+def database_name(kind):
+    "A database name of this run (TEST_DB_PREFIX), dropped by its end"
+    prefix = os.environ.get('TEST_DB_PREFIX') or 'test'
+    return '%s_invrun_%s_%s' % (prefix, kind, uuid.uuid4().hex[:8])
+
+
 class InvoicingRunReliabilityTestCase(unittest.TestCase):
     "Invoicing runs bill each sale line once on PostgreSQL with workers"
 
+    modules = MODULES
+    setup_code = SETUP  # the data of each test database, printing company
     sales = SALES  # the number of sales of each test database
 
     @classmethod
@@ -203,18 +211,27 @@ class InvoicingRunReliabilityTestCase(unittest.TestCase):
                 'queue': {'worker': 'True'},
                 'database': {'retry': '10'},
                 })
-        cls.template = 'test_invrun_rel_%s' % uuid.uuid4().hex[:8]
-        cls.site.build_cached(cls.template, MODULES)
+        cls.template = database_name('rel')
+        cls.site.build_cached(cls.template, cls.modules)
         cls.addClassCleanup(cls.site.cleanup)
         cls.addClassCleanup(cls.site.drop, cls.template)
+        # the data of the tests, set up once and copied for each test
+        cls.data = database_name('data')
+        cls.site.copy(cls.template, cls.data)
+        cls.addClassCleanup(cls.site.drop, cls.data)
+        result = support.run_python(
+            cls.site, cls.data, cls.setup_code, *map(str, cls.setup_args()))
+        cls.company = int(result.stdout.decode().strip().splitlines()[-1])
+
+    @classmethod
+    def setup_args(cls):
+        "Return the arguments of setup_code"
+        return [cls.sales]
 
     def setUp(self):
-        self.database = 'test_invrun_%s' % uuid.uuid4().hex[:8]
-        self.site.copy(self.template, self.database)
+        self.database = database_name('test')
+        self.site.copy(self.data, self.database)
         self.addCleanup(self.site.drop, self.database)
-        result = support.run_python(
-            self.site, self.database, SETUP, str(self.sales))
-        self.company = int(result.stdout.decode().strip().splitlines()[-1])
         self.processes = []
         self.addCleanup(self.stop_processes)
 

@@ -353,21 +353,38 @@ class RunItem(metaclass=PoolMeta):
 
     @classmethod
     def _billed_elsewhere_subscription_fee(cls, items):
-        """Return {item: invoice} for the fee periods before the
-        billed-through date of their line"""
+        """Return {item: invoice or message} for the fee periods up to the
+        billed-through date of their line (billed by another invoice) and
+        for those which no longer follow it: the line was amended or
+        billed by another run since the item was collected, the next run
+        collects its periods again from the billed-through date"""
         pool = Pool()
         InvoiceLine = pool.get('account.invoice.line')
-        result = {}
+        by_line = {}
         for item in items:
-            line = item.source
-            if line.fee_billed_through and item.date <= (
-                    line.fee_billed_through):
-                invoice_lines = InvoiceLine.search([
-                        ('origin', '=', str(line)),
-                        ('invoice.state', '!=', 'cancelled'),
-                        ], order=[('id', 'DESC')], limit=1)
-                if invoice_lines:
-                    result[item] = invoice_lines[0].invoice
+            by_line.setdefault(item.source, []).append(item)
+        result = {}
+        for line, line_items in by_line.items():
+            expected = line._fee_first_date()
+            for item in sorted(line_items, key=lambda i: i.date):
+                if line.fee_billed_through and item.date <= (
+                        line.fee_billed_through):
+                    invoice_lines = InvoiceLine.search([
+                            ('origin', '=', str(line)),
+                            ('invoice.state', '!=', 'cancelled'),
+                            ], order=[('id', 'DESC')], limit=1)
+                    if invoice_lines:
+                        result[item] = invoice_lines[0].invoice
+                        continue
+                if expected is None or item.date != expected:
+                    result[item] = gettext(
+                        'customer_invoicing_run.msg_item_fee_period_moved',
+                        source=item.rec_name, date=item.date,
+                        expected=expected or '')
+                    expected = None
+                    continue
+                end = line.get_fee_period_end(item.date)
+                expected = end + dt.timedelta(days=1) if end else None
         return result
 
     @classmethod
@@ -389,7 +406,9 @@ class RunItem(metaclass=PoolMeta):
     @classmethod
     def _release_subscription_fee(cls, items):
         """Move the billed-through date of the fee lines back before their
-        released periods; refuse when a later period stays billed"""
+        released periods; refuse when a later period stays billed (found
+        among the billed items, not from the period ends, which the
+        current recurrence may compute otherwise than when billed)"""
         pool = Pool()
         Line = pool.get(FEE_MODEL)
         Line.lock([i.source.id for i in items])
@@ -399,9 +418,12 @@ class RunItem(metaclass=PoolMeta):
         to_write = []
         for line, line_items in by_line.items():
             first = min(i.date for i in line_items)
-            last = max(line.get_fee_period_end(i.date) or i.date
-                for i in line_items)
-            if line.fee_billed_through and line.fee_billed_through > last:
+            if cls.search([
+                        ('source', '=', str(line)),
+                        ('state', '=', 'done'),
+                        ('date', '>', first),
+                        ('id', 'not in', [i.id for i in line_items]),
+                        ], limit=1):
                 raise FeePeriodError(gettext(
                         'customer_invoicing_run.msg_fee_period_not_last',
                         invoice=line_items[0].invoice.rec_name
