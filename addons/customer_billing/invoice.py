@@ -285,7 +285,7 @@ class Invoice(metaclass=PoolMeta):
     @classmethod
     def email_delivery_changed(cls, deliveries):
         "Mark delivered the invoices whose latest email is sent to all"
-        invoices = cls.browse({d.email.resource.id for d in deliveries})
+        invoices = cls.browse(list({d.email.resource.id for d in deliveries}))
         delivered = []
         for invoice, latest in latest_deliveries(invoices).items():
             if (delivery_state(latest) == 'sent'

@@ -28,7 +28,9 @@ class Handler:
 
     def __init__(self, directory):
         self.directory = directory
-        self.count = 0
+        # a restarted server numbers after the messages already received
+        self.count = len(
+            [n for n in os.listdir(directory) if n.endswith('.eml')])
 
     async def handle_DATA(self, server, session, envelope):
         reject = os.path.join(self.directory, 'REJECT')
