@@ -71,6 +71,7 @@ class Invoice(metaclass=PoolMeta):
         'get_billing_deliveries')
     billing_deliveries = fields.Function(fields.One2Many(
             'customer.email.delivery', None, "Email Deliveries",
+            readonly=True,
             states={
                 'invisible': ~Eval('billing_deliveries'),
                 }),
