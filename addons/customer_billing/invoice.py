@@ -69,9 +69,8 @@ class Invoice(metaclass=PoolMeta):
                 },
             help="The state of the latest email of the invoice."),
         'get_billing_deliveries')
-    billing_deliveries = fields.Function(fields.One2Many(
-            'customer.email.delivery', None, "Email Deliveries",
-            readonly=True,
+    billing_deliveries = fields.Function(fields.Many2Many(
+            'customer.email.delivery', None, None, "Email Deliveries",
             states={
                 'invisible': ~Eval('billing_deliveries'),
                 }),
