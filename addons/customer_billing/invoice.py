@@ -8,7 +8,6 @@ from email.message import EmailMessage
 
 from sql import Null
 
-from trytond import sendmail
 from trytond.config import config
 from trytond.i18n import gettext
 from trytond.model import Index, ModelView, Workflow, fields
@@ -16,6 +15,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
+from .email_ import DELIVERY_STATES, delivery_state, latest_deliveries
 from .exceptions import DeliveryError
 
 
@@ -62,6 +62,19 @@ class Invoice(metaclass=PoolMeta):
             },
         help="When the invoice was delivered through the channel "
         "of its billing profile.")
+    billing_delivery_state = fields.Function(fields.Selection(
+            [(None, "")] + DELIVERY_STATES, "Email Delivery",
+            states={
+                'invisible': ~Eval('billing_delivery_state'),
+                },
+            help="The state of the latest email of the invoice."),
+        'get_billing_deliveries')
+    billing_deliveries = fields.Function(fields.Many2Many(
+            'customer.email.delivery', None, None, "Email Deliveries",
+            states={
+                'invisible': ~Eval('billing_deliveries'),
+                }),
+        'get_billing_deliveries')
     originating_customers = fields.Function(fields.Many2Many(
             'party.party', None, None, "Originating Customers",
             context={
@@ -105,9 +118,12 @@ class Invoice(metaclass=PoolMeta):
                 'deliver_billing': {
                     'invisible': (~Eval('state').in_(['posted', 'paid'])
                         | Eval('billing_delivered')
+                        | Eval('billing_delivery_state').in_(
+                            ['queued', 'sent'])
                         | ~Eval('customer_account')),
                     'depends': [
-                        'state', 'billing_delivered', 'customer_account'],
+                        'state', 'billing_delivered', 'customer_account',
+                        'billing_delivery_state'],
                     },
                 })
 
@@ -190,13 +206,30 @@ class Invoice(metaclass=PoolMeta):
             cls.__queue__.deliver_billing(to_deliver)
 
     @classmethod
+    def get_billing_deliveries(cls, invoices, names):
+        result = {n: {i.id: None for i in invoices} for n in names}
+        if 'billing_deliveries' in result:
+            result['billing_deliveries'] = {i.id: [] for i in invoices}
+        for invoice, deliveries in latest_deliveries(invoices).items():
+            if 'billing_delivery_state' in result:
+                result['billing_delivery_state'][invoice.id] = (
+                    delivery_state(deliveries))
+            if 'billing_deliveries' in result:
+                result['billing_deliveries'][invoice.id] = [
+                    d.id for d in deliveries]
+        return result
+
+    @classmethod
     @ModelView.button
     def deliver_billing(cls, invoices):
         "Deliver the posted invoices through the channel of their profile"
         channels = defaultdict(list)
+        pending = latest_deliveries(invoices)
         for invoice in invoices:
             if (invoice._delivers_billing()
                     and not invoice.billing_delivered
+                    and delivery_state(pending[invoice]) not in {
+                        'queued', 'sent'}
                     and invoice.state in {'posted', 'paid'}):
                 channels[invoice._get_billing_channel()].append(invoice)
         delivered = []
@@ -230,14 +263,36 @@ class Invoice(metaclass=PoolMeta):
 
     @classmethod
     def _deliver_billing_email(cls, invoices):
-        "Email the invoices after commit; return the invoices emailed"
-        emailed = []
+        """Queue the email of the invoices and return none: an invoice is
+        delivered when its email is sent (email_delivery_changed)"""
+        cls.queue_billing_email(invoices)
+        return []
+
+    @classmethod
+    def queue_billing_email(cls, invoices):
+        """Queue the email of each invoice for delivery after commit;
+        return the invoices queued"""
+        pool = Pool()
+        Delivery = pool.get('customer.email.delivery')
+        queued = []
         for invoice in invoices:
             message = invoice._get_billing_email_message()
             if message:
-                sendmail.send_message_transactional(message)
-                emailed.append(invoice)
-        return emailed
+                Delivery.queue_message(message, invoice)
+                queued.append(invoice)
+        return queued
+
+    @classmethod
+    def email_delivery_changed(cls, deliveries):
+        "Mark delivered the invoices whose latest email is sent to all"
+        invoices = cls.browse(list({d.email.resource.id for d in deliveries}))
+        delivered = []
+        for invoice, latest in latest_deliveries(invoices).items():
+            if (delivery_state(latest) == 'sent'
+                    and not invoice.billing_delivered):
+                delivered.append(invoice)
+                invoice.billing_delivered = max(d.sent_at for d in latest)
+        cls.save(delivered)
 
     @classmethod
     def _deliver_billing_ubl(cls, invoices):

@@ -1042,10 +1042,12 @@ class Run(Workflow, ModelSQL, ModelView):
         return len(invoices)
 
     def _send_email(self, invoices):
-        """Email each invoice to its billing contact after commit
-        (the message of customer_billing's delivery)"""
-        from trytond.sendmail import send_message_transactional
-        sent = 0
+        """Queue the email of each invoice to its billing contact (an email
+        delivery of customer_billing, sent after commit) and return 0: the
+        invoices count as sent when their delivery is"""
+        pool = Pool()
+        Delivery = pool.get('customer.email.delivery')
+        queued = 0
         for invoice in invoices:
             try:
                 message = invoice._get_billing_email_message()
@@ -1058,9 +1060,12 @@ class Run(Workflow, ModelSQL, ModelView):
                 self._log('customer_invoicing_run.msg_log_output_failed',
                     channel='email', invoice=invoice.rec_name, error=error)
                 continue
-            send_message_transactional(message)
-            sent += 1
-        return sent
+            Delivery.queue_message(message, invoice)
+            queued += 1
+        if queued:
+            self._log('customer_invoicing_run.msg_log_output_queued',
+                channel='email', count=queued)
+        return 0
 
     def _send_ubl(self, invoices):
         "Store the UBL e-invoice of each invoice as attachment"

@@ -14,7 +14,6 @@ from trytond.model import ModelView, Unique, fields
 from trytond.modules.party.exceptions import EraseError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.sendmail import send_message
 from trytond.tools.email_ import (
     EmailNotValidError, normalize_email, set_from_header, validate_email)
 
@@ -170,8 +169,9 @@ class Party(metaclass=PoolMeta):
         return super().copy(parties, default=default)
 
     @classmethod
-    def _css_set_status(cls, parties, status, comment=None):
-        "Write the CSS status of the parties and record it in the history"
+    def _css_set_status(cls, parties, status, comment=None, deliveries=None):
+        """Write the CSS status of the parties and record it in the history
+        (with the email delivery of the party that caused it)"""
         pool = Pool()
         History = pool.get('customer.self_service.history')
         if not parties:
@@ -183,6 +183,8 @@ class Party(metaclass=PoolMeta):
                     'from_status': p.css_status,
                     'to_status': status,
                     'web_user': p.css_user.id if p.css_user else None,
+                    'delivery': (
+                        deliveries[p].id if p in (deliveries or {}) else None),
                     'comment': comment,
                     } for p in parties])
         cls.write(list(parties), {
@@ -294,18 +296,41 @@ class Party(metaclass=PoolMeta):
                 ('requested', 'registration_sent'),
                 ('registration_sent', 'registered')]:
             todo = [p for p in parties if p.css_status == status]
-            sent, failed = [], []
+            sent, failed, deliveries = [], [], {}
             for party in todo:
                 try:
-                    party._css_send_email(status)
+                    deliveries[party] = party._css_send_email(status)
                 except Exception as exception:
                     failed.append(party)
                     party.css_error = party._css_error_message(exception)
-                else:
+                    continue
+                if deliveries[party].state == 'sent':
                     sent.append(party)
+                else:
+                    failed.append(party)
+                    party.css_error = gettext(
+                        'customer_self_service.msg_css_email_failed',
+                        error=deliveries[party].error)
             cls.save(failed)
-            cls._css_set_status(sent, next_status)
+            cls._css_record_failed(
+                [p for p in failed if p in deliveries], deliveries)
+            cls._css_set_status(sent, next_status, deliveries=deliveries)
             parties = [p for p in parties if p not in failed]
+
+    @classmethod
+    def _css_record_failed(cls, parties, deliveries):
+        "Record in the history the failed email of each customer"
+        pool = Pool()
+        History = pool.get('customer.self_service.history')
+        History.create([{
+                    'party': p.id,
+                    'date': datetime.datetime.now(),
+                    'from_status': p.css_status,
+                    'to_status': p.css_status,
+                    'web_user': p.css_user.id if p.css_user else None,
+                    'delivery': deliveries[p].id,
+                    'comment': p.css_error,
+                    } for p in parties])
 
     def _css_error_message(self, exception):
         logger.warning(
@@ -316,8 +341,11 @@ class Party(metaclass=PoolMeta):
             error=str(exception)[:200])
 
     def _css_send_email(self, status):
-        "Send the email of the CSS type due at the status"
+        """Send the email of the CSS type due at the status through an
+        email delivery with one attempt and return the delivery (the
+        retry makes a new token)"""
         pool = Pool()
+        Delivery = pool.get('customer.email.delivery')
         Type = pool.get('customer.self_service.type')
         WebUser = pool.get('web.user')
         user = WebUser(self.css_user.id)
@@ -342,7 +370,9 @@ class Party(metaclass=PoolMeta):
         set_from_header(msg, from_, from_)
         msg['To'] = user.email
         msg['Subject'] = subject
-        send_message(msg, strict=True)
+        delivery, = Delivery.create_message(msg, self, max_attempts=1)
+        Delivery.send([delivery])
+        return Delivery(delivery.id)
 
     @classmethod
     @ModelView.button

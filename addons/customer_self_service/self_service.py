@@ -121,6 +121,12 @@ class History(ModelSQL, ModelView):
     to_status = fields.Selection(CSS_STATUSES, "To Status", required=True)
     user = fields.Many2One('res.user', "User", ondelete='SET NULL')
     web_user = fields.Many2One('web.user', "Portal User", ondelete='SET NULL')
+    delivery = fields.Many2One(
+        'customer.email.delivery', "Email", ondelete='SET NULL',
+        readonly=True,
+        help="The email delivery the entry records.")
+    delivery_state = fields.Function(fields.Selection(
+            'get_delivery_states', "Email State"), 'get_delivery_state')
     comment = fields.Char("Comment")
 
     @classmethod
@@ -135,3 +141,13 @@ class History(ModelSQL, ModelView):
     @classmethod
     def default_user(cls):
         return Transaction().user or None
+
+    @classmethod
+    def get_delivery_states(cls):
+        pool = Pool()
+        Delivery = pool.get('customer.email.delivery')
+        return [(None, "")] + Delivery.fields_get(
+            ['state'])['state']['selection']
+
+    def get_delivery_state(self, name):
+        return self.delivery.state if self.delivery else None

@@ -14,10 +14,11 @@ from sql.operators import Equal
 
 import trytond.config as config
 from trytond.exceptions import RateLimitException
-from trytond.model import Exclude, fields
+from trytond.model import Exclude, ModelView, fields
 from trytond.modules.web_user.user import _add_params
 from trytond.pool import Pool, PoolMeta
 from trytond.res.user import PASSWORD_HASH
+from trytond.tools.email_ import set_from_header
 from trytond.transaction import Transaction
 from trytond.url import HOSTNAME
 
@@ -233,6 +234,28 @@ class User(metaclass=PoolMeta):
 
     # Reset tokens: only their digest is stored, the clear value lives in the
     # transaction that generated it (to build the email link)
+
+    @classmethod
+    @ModelView.button
+    def reset_password(cls, users, from_=None):
+        """Reset the passwords as stock does, the emails queued as email
+        deliveries (retried, and listed when they fail)"""
+        pool = Pool()
+        Delivery = pool.get('customer.email.delivery')
+        now = datetime.datetime.now()
+        # Prevent abusive reset
+        users = [u for u in users if not (u.reset_password_token_expire
+                and u.reset_password_token_expire > now)]
+        for user in users:
+            user.set_reset_password_token()
+        cls.save(users)
+        from_cfg = config.get('email', 'from')
+        for user in users:
+            msg, title = user.get_email_reset_password()
+            set_from_header(msg, from_cfg, from_ or from_cfg)
+            msg['To'] = user.email
+            msg['Subject'] = title
+            Delivery.queue_message(msg, user.party or user)
 
     def set_reset_password_token(self, nbytes=None):
         super().set_reset_password_token(nbytes=nbytes)
