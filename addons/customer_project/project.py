@@ -200,6 +200,10 @@ class Work(Workflow, metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls._transition_state = 'stage'
+        # the children of a project are its work packages, even when the
+        # project was opened from an action creating projects
+        cls.children.context = dict(
+            cls.children.context or {}, default_type='task')
         cls._transitions |= {
             ('planning', 'contract'),
             ('contract', 'contracted'),
@@ -281,6 +285,14 @@ class Work(Workflow, metaclass=PoolMeta):
     @classmethod
     def default_stage(cls):
         return 'planning'
+
+    @classmethod
+    def default_project_currency(cls):
+        pool = Pool()
+        Company = pool.get('company.company')
+        company = cls.default_company()
+        if company is not None and company >= 0:
+            return Company(company).currency.id
 
     @classmethod
     def default_confidentiality(cls):
