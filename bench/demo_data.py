@@ -95,13 +95,14 @@ class DemoData:
                     ('A', "Low risk"), ('B', "Watch"), ('C', "High risk")]):
             classes[code] = RiskClass(code=code, name=name,
                 sequence=sequence)
-        # rules are tried in order, the first matching one classifies
-        for code, criterion, threshold in [
+        # rules are tried in their sequence, the first matching classifies:
+        # the high risk ones first
+        for sequence, (code, criterion, threshold) in enumerate([
                 ('C', 'overdue_ratio', 40), ('C', 'longest_delay', 90),
                 ('C', 'protests', 1), ('C', 'limit_usage', 100),
                 ('B', 'overdue_ratio', 10), ('B', 'average_delay', 15),
-                ('B', 'returned_checks', 1), ('B', 'limit_usage', 80)]:
-            classes[code].rules.new(criterion=criterion,
+                ('B', 'returned_checks', 1), ('B', 'limit_usage', 80)]):
+            classes[code].rules.new(criterion=criterion, sequence=sequence,
                 operator='>=', threshold=Decimal(threshold))
         RiskClass.save(list(classes.values()))
 
@@ -204,9 +205,8 @@ class DemoData:
         build.end_date = end
         build.timesheet_available = True
         project.save()
-        design, build = sorted(project.children, key=lambda w: w.name)
-        design, build = (design, build) if design.name == "Design" else (
-            build, design)
+        packages = {w.name: w for w in project.children}
+        design, build = packages["Design"], packages["Build"]
         # demands and staffing: one week of Design left unstaffed
         for week, role, hours, staff in [
                 (-6, 'consultant', 40, ('alice', 40)),
@@ -346,8 +346,10 @@ class DemoData:
         Product = Model.get('product.product')
         lang, = Lang.find([('code', '=', code)])
         party = Party(name=name, lang=lang)
-        party.addresses[0].street = "1 Market Square"
-        party.addresses[0].city = city
+        address = (party.addresses[0] if party.addresses
+            else party.addresses.new())
+        address.street = "1 Market Square"
+        address.city = city
         party.contact_mechanisms.new(type='email',
             value=f'billing-{code}@example.com')
         party.save()
@@ -427,7 +429,9 @@ def main(argv=None):
     config = pconfig.set_trytond(args.database, user='admin',
         config_file=args.config)
     demo = DemoData(config)
-    demo.build()
+    # the warnings (staffing beyond capacity ...) are part of the show
+    with config.set_context(_skip_warnings=True):
+        demo.build()
     text = format_credentials(demo.credentials)
     if args.credentials:
         with open(args.credentials, 'w') as fp:
