@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """The suite's one trytond-admin helper (scripts, bench and tests use it).
 
-    activate.py -c CONFIG [CONFIG ...] -d DATABASE [-p PASSWORD] [MODULE ...]
+    activate.py -c CONFIG [CONFIG ...] -d DATABASE [-p PASSWORD]
+        [-l LANGUAGE ...] [MODULE ...]
 
 initialises an existing empty database (``trytond-admin --all``, the admin
-password from ``-p`` or TRYTONPASSFILE) and activates MODULE ... with their
-dependencies.  As a module: ``admin(configs, database, *args)`` runs one
+password from ``-p`` or TRYTONPASSFILE; ``-l``: the languages made
+translatable, whose translations every module then loads) and activates
+MODULE ... with their dependencies.  As a module: ``admin(configs, database, *args)`` runs one
 ``trytond-admin`` and ``activate(configs, database, modules)`` both steps;
 they raise ``AdminError`` with the end of the output when one fails.
 """
@@ -48,9 +50,11 @@ def admin(configs, database, *args, env=None, password=None, timeout=900):
     return output
 
 
-def activate(configs, database, modules, **kwargs):
-    "Initialise database and activate modules with their dependencies."
-    output = admin(configs, database, '--all', **kwargs)
+def activate(configs, database, modules, languages=(), **kwargs):
+    """Initialise database (with languages translatable) and activate
+    modules with their dependencies."""
+    languages = ['-l', *languages] if languages else []
+    output = admin(configs, database, '--all', *languages, **kwargs)
     if modules:
         output += admin(configs, database, '-u', *sorted(modules),
             '--activate-dependencies', **kwargs)
@@ -62,11 +66,12 @@ def main():
     parser.add_argument('-c', dest='configs', nargs='+', required=True)
     parser.add_argument('-d', dest='database', required=True)
     parser.add_argument('-p', dest='password')
+    parser.add_argument('-l', dest='languages', nargs='+', default=[])
     parser.add_argument('modules', nargs='*')
     args = parser.parse_args()
     try:
         sys.stdout.write(activate(args.configs, args.database, args.modules,
-                password=args.password))
+                languages=args.languages, password=args.password))
     except AdminError as exception:
         sys.exit(str(exception))
 

@@ -10,8 +10,8 @@ from trytond.i18n import gettext
 from trytond.model import (
     Check, DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
 from trytond.model.exceptions import ValidationError
-from trytond.pool import Pool
-from trytond.pyson import Eval, If
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, Id, If
 from trytond.transaction import Transaction
 
 from .exceptions import AccountNotBillableError
@@ -38,11 +38,19 @@ class BillingProfile(DeactivableMixin, ModelSQL, ModelView):
     cycle_day = fields.Integer(
         "Cycle Day",
         states={
-            'invisible': Eval('cycle') == 'immediate',
+            'invisible': Eval('cycle') != 'monthly',
             'required': Eval('cycle') != 'immediate',
             },
-        help="The day of the month for monthly cycles "
-        "or the weekday (0 = Monday) for weekly cycles.")
+        help="The day of the month (1 to 28) a monthly cycle starts on.\n"
+        "For weekly cycles it stores the weekday (0 = Monday).")
+    cycle_weekday = fields.Function(fields.Many2One(
+            'ir.calendar.day', "Cycle Weekday",
+            states={
+                'invisible': Eval('cycle') != 'weekly',
+                'required': Eval('cycle') == 'weekly',
+                },
+            help="The weekday a weekly cycle starts on."),
+        'get_cycle_weekday', setter='set_cycle_weekday')
     channel = fields.Selection([
             ('print', "Print"),
             ('email', "Email to the Invoice Contact"),
@@ -98,14 +106,41 @@ class BillingProfile(DeactivableMixin, ModelSQL, ModelView):
     def default_bill_to(cls):
         return 'customer'
 
-    @fields.depends('cycle', 'cycle_day')
+    @fields.depends('cycle', 'cycle_day', 'cycle_weekday')
     def on_change_cycle(self):
         if self.cycle == 'immediate':
             self.cycle_day = None
         elif self.cycle == 'monthly' and not self.cycle_day:
             self.cycle_day = 1
-        elif self.cycle == 'weekly' and self.cycle_day is None:
+        elif self.cycle == 'weekly' and (
+                self.cycle_day is None or self.cycle_day > 6):
             self.cycle_day = 0
+        self.cycle_weekday = self._weekday(self.cycle, self.cycle_day)
+
+    @fields.depends('cycle_weekday')
+    def on_change_cycle_weekday(self):
+        if self.cycle_weekday:
+            self.cycle_day = self.cycle_weekday.index
+
+    @staticmethod
+    def _weekday(cycle, day):
+        pool = Pool()
+        Day = pool.get('ir.calendar.day')
+        if cycle == 'weekly' and day is not None:
+            days = Day.search([('index', '=', day)], limit=1)
+            return days[0] if days else None
+
+    def get_cycle_weekday(self, name):
+        day = self._weekday(self.cycle, self.cycle_day)
+        return day.id if day else None
+
+    @classmethod
+    def set_cycle_weekday(cls, profiles, name, value):
+        pool = Pool()
+        Day = pool.get('ir.calendar.day')
+        weekly = [p for p in profiles if p.cycle == 'weekly']
+        if value is not None and weekly:
+            cls.write(weekly, {'cycle_day': Day(value).index})
 
     def get_rec_name(self, name):
         return f'[{self.code}] {self.name}'
@@ -132,11 +167,39 @@ class BillingProfile(DeactivableMixin, ModelSQL, ModelView):
         return date
 
 
+class Configuration(metaclass=PoolMeta):
+    __name__ = 'party.configuration'
+
+    customer_account_sequence = fields.Many2One(
+        'ir.sequence', "Customer Account Sequence",
+        domain=[
+            ('sequence_type', '=',
+                Id('customer_billing', 'sequence_type_customer_account')),
+            ],
+        help="Used to number the customer accounts created without a code.")
+
+    @classmethod
+    def default_customer_account_sequence(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        try:
+            return ModelData.get_id(
+                'customer_billing', 'sequence_customer_account')
+        except KeyError:
+            return None
+
+
 class CustomerAccount(ModelSQL, ModelView):
     __name__ = 'customer.account'
     _rec_name = 'code'
 
-    code = fields.Char("Code", required=True, strip=True)
+    code = fields.Char("Code", required=True, strip=True,
+        states={
+            # a new account gets its code from the sequence when left empty
+            'required': Eval('id', -1) >= 0,
+            },
+        help="Leave empty on a new account to take the next number of the "
+        "customer account sequence of the party configuration.")
     party = fields.Many2One(
         'party.party', "Customer", required=True, ondelete='RESTRICT',
         context={
@@ -209,6 +272,24 @@ class CustomerAccount(ModelSQL, ModelView):
     @classmethod
     def default_state(cls):
         return 'active'
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and not values.get('code'):
+            code = cls._new_code()
+            if code:
+                values['code'] = code
+        return values
+
+    @classmethod
+    def _new_code(cls):
+        "Return the next code of the configured sequence or None"
+        pool = Pool()
+        Configuration = pool.get('party.configuration')
+        sequence = Configuration(1).customer_account_sequence
+        if sequence:
+            return sequence.get()
 
     @classmethod
     def get_bill_to_selection(cls):

@@ -114,6 +114,25 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
             ('rejected', "Rejected"),
             ], "State", readonly=True, required=True, sort=False)
     submitted_by = fields.Many2One('res.user', "Submitted by", readonly=True)
+    submitter = fields.Function(fields.Char(
+            "Submitter",
+            help="The user who submitted the request, or where it comes "
+            "from (e.g. the portal user) when the system submitted it."),
+        'get_submitter')
+    current = fields.Function(fields.Text(
+            "Current Values",
+            states={
+                'invisible': Eval('kind') != 'modify',
+                },
+            help="The values of the party now, to compare with the "
+            "proposed ones."), 'get_current')
+    changes = fields.Function(fields.Text(
+            "Changes",
+            states={
+                'invisible': Eval('state') != 'applied',
+                },
+            help="The values the request changed on the party: "
+            "before → after."), 'get_changes')
     approved_by = fields.Many2One('res.user', "Approved by", readonly=True)
     rejection_reason = fields.Text(
         "Rejection Reason",
@@ -192,10 +211,68 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
         return Transaction().context.get('company')
 
     @classmethod
+    def _get_origin_models(cls):
+        "Return the models a request can come from"
+        return ['party.party']
+
+    @classmethod
     def get_origins(cls):
         pool = Pool()
         IrModel = pool.get('ir.model')
-        return [(None, '')] + list(IrModel.get_name_items())
+        models = cls._get_origin_models()
+        return [(None, '')] + [(m, IrModel.get_name(m)) for m in models]
+
+    def get_submitter(self, name):
+        "The staff user, or the origin of a request submitted by the system"
+        if self.submitted_by:
+            return self.submitted_by.rec_name
+        if self.origin and self.origin.id >= 0:
+            return self.origin.rec_name
+
+    def get_current(self, name):
+        if self.kind == 'modify' and self.party and self.state != 'applied':
+            return self._format_snapshot(self._snapshot(self.party))
+
+    def get_changes(self, name):
+        if self.state != 'applied' or not self.after:
+            return
+        before = json.loads(self.before or '{}')
+        after = json.loads(self.after)
+        labels = self._snapshot_labels()
+        lines = []
+        for key, value in after.items():
+            old = before.get(key)
+            if old != value:
+                lines.append(f'{labels.get(key, key)}: '
+                    f'{self._format_value(old)} → {self._format_value(value)}')
+        return '\n'.join(lines)
+
+    @classmethod
+    def _snapshot_labels(cls):
+        "Return the translated label of each key of the snapshot"
+        pool = Pool()
+        Party = pool.get('party.party')
+        labels = {n: f['string'] for n, f in cls.fields_get(PROPOSED).items()}
+        # the lists of the snapshot are all the party has
+        labels.update((n, f['string']) for n, f in Party.fields_get(
+                PROPOSED_LINES + ['customer_accounts']).items())
+        return labels
+
+    def _format_snapshot(self, snapshot):
+        labels = self._snapshot_labels()
+        return '\n'.join(
+            f'{labels.get(k, k)}: {self._format_value(v)}'
+            for k, v in snapshot.items())
+
+    @staticmethod
+    def _format_value(value):
+        "Return the value of the snapshot as a person reads it"
+        if value is None:
+            return '—'
+        if isinstance(value, list):
+            return '; '.join(', '.join(str(i) for i in v if i)
+                if isinstance(v, list) else str(v) for v in value) or '—'
+        return str(value)
 
     @classmethod
     def get_identifier_types(cls):
@@ -321,8 +398,11 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
                         'customer_billing'
                         '.msg_change_request_billing_profile_company',
                         request=request.rec_name))
+        # root is the system (the portal, a queued task), not a person: the
+        # request's origin says who submitted it then
+        user = Transaction().user
         cls.write(requests, {
-                'submitted_by': Transaction().user,
+                'submitted_by': user or None,
                 'rejection_reason': None,
                 })
 
@@ -362,11 +442,13 @@ class PartyChangeRequest(Workflow, ModelSQL, ModelView):
                 request.before = json.dumps({})
             else:
                 request.before = json.dumps(
-                    request._snapshot(request.party), sort_keys=True)
+                    request._snapshot(request.party), sort_keys=True,
+                    ensure_ascii=False, indent=1)
                 request._modify_party()
             party = Party(request.party.id)
             request.after = json.dumps(
-                request._snapshot(party), sort_keys=True)
+                request._snapshot(party), sort_keys=True,
+                ensure_ascii=False, indent=1)
             request.applied_date = dt.datetime.now()
         cls.save(requests)
 

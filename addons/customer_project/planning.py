@@ -112,6 +112,13 @@ class ResourceDemand(ProjectDocumentMixin, ModelSQL, ModelView):
     def default_period(cls):
         return 'week'
 
+    @classmethod
+    def default_period_start(cls):
+        "The current period (of the default period)"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        return period_start(Date.today(), cls.default_period())
+
     @fields.depends('role', 'project', '_parent_project.company')
     def on_change_role(self):
         pool = Pool()

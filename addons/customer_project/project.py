@@ -5,9 +5,9 @@ import datetime
 from decimal import Decimal
 from functools import wraps
 
-from sql import Null
+from sql import Literal, Null
 from sql.aggregate import Max, Sum
-from sql.conditionals import Coalesce
+from sql.conditionals import Case, Coalesce
 from sql.operators import Concat
 
 from trytond import backend
@@ -200,6 +200,10 @@ class Work(Workflow, metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         cls._transition_state = 'stage'
+        # the children of a project are its work packages, even when the
+        # project was opened from an action creating projects
+        cls.children.context = dict(
+            cls.children.context or {}, default_type='task')
         cls._transitions |= {
             ('planning', 'contract'),
             ('contract', 'contracted'),
@@ -281,6 +285,14 @@ class Work(Workflow, metaclass=PoolMeta):
     @classmethod
     def default_stage(cls):
         return 'planning'
+
+    @classmethod
+    def default_project_currency(cls):
+        pool = Pool()
+        Company = pool.get('company.company')
+        company = cls.default_company()
+        if company is not None and company >= 0:
+            return Company(company).currency.id
 
     @classmethod
     def default_confidentiality(cls):
@@ -508,6 +520,7 @@ class Work(Workflow, metaclass=PoolMeta):
         planned = cls._planned_figures(ids)
         actual = cls._actual_figures(ids)
         billed = cls._billed_revenue(ids)
+        released = cls._released_revenue(ids)
         for work in works:
             if work.type != 'project':
                 continue
@@ -516,9 +529,11 @@ class Work(Workflow, metaclass=PoolMeta):
                     work.id, (0, zero, zero)))
             a_hours, a_cost = map(_decimal, actual.get(work.id, (0, zero)))
             billed_revenue = billed.get(work.id, zero)
-            unbilled = zero
+            # work in progress: what is due and not billed, released
+            # requests waiting for the invoicing run included
+            unbilled = released.get(work.id, zero)
             if 'unbilled_revenue' in names or 'margin' in names:
-                unbilled = sum((i['amount'] for i in Request._collect_items(
+                unbilled += sum((i['amount'] for i in Request._collect_items(
                                 work, Request.default_date())), zero)
             values = {
                 'planned_hours': float(p_hours or 0),
@@ -540,23 +555,45 @@ class Work(Workflow, metaclass=PoolMeta):
 
     @classmethod
     def _planned_figures(cls, ids):
-        "Return {project id: (hours, cost, revenue)} of the demands"
+        """Return {project id: (hours, cost, revenue)} planned: the hours
+        and cost of the demands; the revenue of the demands of the time and
+        material packages (at the sales rate) and of the milestones (the
+        fixed prices; periodic fees, possibly open-ended, are not counted)"""
         pool = Pool()
         Demand = pool.get('project.resource.demand')
+        Milestone = pool.get('project.billing.milestone')
         cursor = Transaction().connection.cursor()
         demand = Demand.__table__()
+        package = cls.__table__()
+        milestone = Milestone.__table__()
+        in_ = fields.SQL_OPERATORS['in']
         result = {}
         for sub_ids in grouped_slice(ids, 1000):
-            query = demand.select(
+            sub_ids = list(sub_ids)
+            query = demand.join(package,
+                condition=demand.work_package == package.id
+                ).select(
                 demand.project, Sum(demand.hours),
                 Sum(demand.hours * demand.cost_rate).as_('cost'),
-                Sum(demand.hours * demand.sales_rate).as_('revenue'),
-                where=fields.SQL_OPERATORS['in'](demand.project, sub_ids),
+                Sum(Case((package.time_and_material == Literal(True),
+                            demand.hours * demand.sales_rate),
+                        else_=0)).as_('revenue'),
+                where=in_(demand.project, sub_ids),
                 group_by=demand.project)
             if backend.name == 'sqlite':
                 sqlite_apply_types(query, [None, None, 'NUMERIC', 'NUMERIC'])
             cursor.execute(*query)
-            result.update((r[0], r[1:]) for r in cursor)
+            result.update((r[0], list(r[1:])) for r in cursor)
+            query = milestone.select(
+                milestone.project, Sum(milestone.amount),
+                where=in_(milestone.project, sub_ids),
+                group_by=milestone.project)
+            if backend.name == 'sqlite':
+                sqlite_apply_types(query, [None, 'NUMERIC'])
+            cursor.execute(*query)
+            for project, amount in cursor:
+                figures = result.setdefault(project, [0, 0, 0])
+                figures[2] = _decimal(figures[2] or 0) + _decimal(amount)
         return result
 
     @classmethod
@@ -594,6 +631,22 @@ class Work(Workflow, metaclass=PoolMeta):
     @classmethod
     def _billed_revenue(cls, ids):
         "Return {project id: amount} of the invoiced request lines"
+        return cls._request_revenue(
+            ids, lambda request, line: line.invoice_line != Null)
+
+    @classmethod
+    def _released_revenue(cls, ids):
+        """Return {project id: amount} of the lines of released requests
+        not invoiced yet (an invoicing run bills them)"""
+        from .billing_request import INVOICING_ACTIONS
+        return cls._request_revenue(
+            ids, lambda request, line: (request.state == 'released')
+            & (line.invoice_line == Null)
+            & line.action.in_(list(INVOICING_ACTIONS)))
+
+    @classmethod
+    def _request_revenue(cls, ids, condition):
+        "Return {project id: amount} of the request lines meeting condition"
         pool = Pool()
         Request = pool.get('project.billing.request')
         RequestLine = pool.get('project.billing.request.line')
@@ -605,7 +658,7 @@ class Work(Workflow, metaclass=PoolMeta):
             query = line.join(request, condition=line.request == request.id
                 ).select(request.project, Sum(line.amount).as_('amount'),
                 where=fields.SQL_OPERATORS['in'](request.project, sub_ids)
-                & (line.invoice_line != Null),
+                & condition(request, line),
                 group_by=request.project)
             if backend.name == 'sqlite':
                 sqlite_apply_types(query, [None, 'NUMERIC'])

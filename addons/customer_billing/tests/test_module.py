@@ -9,8 +9,10 @@ from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.modules.customer_billing.exceptions import (
     AccountNotBillableError, ChangeRequestError, ThirdPartyError)
+from trytond.model.exceptions import RequiredValidationError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 
 class CustomerBillingTestCase(CompanyTestMixin, ModuleTestCase):
@@ -35,6 +37,33 @@ class CustomerBillingTestCase(CompanyTestMixin, ModuleTestCase):
             with self.subTest(cycle=cycle, day=day):
                 profile = Profile(cycle=cycle, cycle_day=day)
                 self.assertEqual(profile.get_cycle_start(date), start)
+
+    @with_transaction()
+    def test_profile_cycle_weekday(self):
+        "Test a weekly profile's weekday is its cycle day"
+        pool = Pool()
+        Profile = pool.get('customer.billing.profile')
+        Day = pool.get('ir.calendar.day')
+        company = create_company()
+        with set_company(company):
+            friday, = Day.search([('index', '=', 4)])
+            weekly, monthly = Profile.create([
+                    {'code': 'W', 'name': "Weekly", 'cycle': 'weekly',
+                        'cycle_day': 0, 'cycle_weekday': friday.id},
+                    {'code': 'M', 'name': "Monthly", 'cycle': 'monthly',
+                        'cycle_day': 4}])
+            self.assertEqual(weekly.cycle_day, 4)
+            self.assertEqual(weekly.cycle_weekday, friday)
+            # the day of a monthly cycle is no weekday
+            self.assertIsNone(monthly.cycle_weekday)
+            # choosing weekly starts on Monday, then the chosen weekday
+            profile = Profile(cycle='weekly')
+            profile.on_change_cycle()
+            self.assertEqual(
+                (profile.cycle_day, profile.cycle_weekday.index), (0, 0))
+            profile.cycle_weekday = friday
+            profile.on_change_cycle_weekday()
+            self.assertEqual(profile.cycle_day, 4)
 
     @with_transaction()
     def test_account_default_and_billable(self):
@@ -214,6 +243,73 @@ class CustomerBillingTestCase(CompanyTestMixin, ModuleTestCase):
                         'name': "Bad Bank",
                         'bank_accounts': [{'number': 'GB00WEST1234'}],
                         })
+
+    @with_transaction()
+    def test_account_code_sequence(self):
+        "Test a new account left without code is numbered by the sequence"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Profile = pool.get('customer.billing.profile')
+        Account = pool.get('customer.account')
+        Configuration = pool.get('party.configuration')
+        company = create_company()
+        with set_company(company):
+            party, = Party.create([{'name': "Customer"}])
+            profile, = Profile.create([{'code': 'STD', 'name': "Standard"}])
+            first, given, second = Account.create([
+                    {'party': party.id, 'profile': profile.id},
+                    {'party': party.id, 'profile': profile.id,
+                        'code': 'MINE'},
+                    {'party': party.id, 'profile': profile.id,
+                        'code': ''}])
+            # prefix CA, 6 digits, from 1; a given code is kept and does
+            # not consume a number
+            self.assertEqual(
+                [first.code, given.code, second.code],
+                ['CA000001', 'MINE', 'CA000002'])
+            # without a sequence the code is required
+            configuration = Configuration(1)
+            configuration.customer_account_sequence = None
+            configuration.save()
+            with self.assertRaises(RequiredValidationError):
+                Account.create([{'party': party.id, 'profile': profile.id}])
+
+    @with_transaction()
+    def test_change_request_review(self):
+        "Test the reviewer reads current values, changes and the submitter"
+        pool = Pool()
+        Party = pool.get('party.party')
+        User = pool.get('res.user')
+        Request = pool.get('party.change.request')
+        company = create_company()
+        with set_company(company):
+            party, = Party.create([{'name': "ACME", 'addresses': [
+                            ('create', [{'city': 'Liège'}])]}])
+            # the origins offered are the models a request comes from
+            self.assertIn(('party.party', 'Party'), Request.get_origins())
+            self.assertNotIn('ir.model', dict(Request.get_origins()))
+            # submitted by root (the system): no user, the origin says who
+            request = Request.propose_modification(
+                party, {'city': 'Namur'}, origin=party)
+            self.assertIsNone(request.submitted_by)
+            self.assertEqual(request.submitter, "ACME")
+            self.assertIn('City: Liège', request.current.splitlines())
+            self.assertIsNone(request.changes)
+            approver, = User.create([{'login': 'approver',
+                        'name': "Approver",
+                        'companies': [('add', [company.id])],
+                        'company': company.id}])
+            with Transaction().set_user(approver.id):
+                Request.approve([request])
+                Request.apply([request])
+            request = Request(request.id)
+            # the city of the (only) address changed, accents as typed;
+            # keys in alphabetical order
+            self.assertEqual(request.changes.splitlines(), [
+                    'Addresses: Liège → Namur',
+                    'City: Liège → Namur'])
+            self.assertIn('"city": "Namur"', request.after)
+            self.assertIsNone(request.current)
 
     @with_transaction()
     def test_obligations_third_party_invoice(self):

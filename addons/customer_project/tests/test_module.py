@@ -11,6 +11,7 @@ from trytond.modules.customer_project.common import (
 from trytond.modules.customer_project.exceptions import ProjectStageError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 
 class CustomerProjectTestCase(CompanyTestMixin, ModuleTestCase):
@@ -51,6 +52,32 @@ class CustomerProjectTestCase(CompanyTestMixin, ModuleTestCase):
             with self.assertRaises(ProjectStageError):
                 Work.prepare_contract([project])
             self.assertEqual(stages(), ['completed', 'planning'])
+
+
+    @with_transaction()
+    def test_set_up_defaults(self):
+        "A new project, its work packages and demands start filled in"
+        pool = Pool()
+        Work = pool.get('project.work')
+        Demand = pool.get('project.resource.demand')
+        Date = pool.get('ir.date')
+        company = create_company()
+        with set_company(company):
+            # the currency of the company
+            self.assertEqual(
+                Work.default_project_currency(), company.currency.id)
+            # a child created from the customer projects action (whose
+            # context creates projects) is a work package
+            context = Work.children.context
+            with Transaction().set_context(default_type='project'):
+                with Transaction().set_context(context):
+                    self.assertEqual(
+                        Work.default_get(['type'])['type'], 'task')
+            # the Monday of the current week (weekly is the default period)
+            today = Date.today()
+            start = Demand.default_period_start()
+            self.assertEqual(start.weekday(), 0)
+            self.assertTrue(0 <= (today - start).days <= 6)
 
 
 class PeriodTestCase(unittest.TestCase):

@@ -5,7 +5,8 @@ from lxml import etree
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import ValidationError
-from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.company.tests import (
+    CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 
@@ -104,6 +105,31 @@ class CustomerSelfServiceTestCase(CompanyTestMixin, ModuleTestCase):
             Party.css_create_user([party])
         self.assertIsNone(party.css_user)
         self.assertEqual(WebUser.search([], count=True), 1)
+
+    @with_transaction()
+    def test_portal_change_request_submitter(self):
+        "A change proposed by the portal (root) shows the portal user"
+        pool = Pool()
+        Party = pool.get('party.party')
+        WebUser = pool.get('web.user')
+        Request = pool.get('party.change.request')
+        company = create_company()
+        with set_company(company):
+            party, other = Party.create(
+                [{'name': "Customer"}, {'name': "Other"}])
+            user, = WebUser.create([{'email': 'cust@example.com',
+                        'login': 'cust', 'party': party.id}])
+            Party.write([party], {'css_user': user.id})
+            self.assertIn('web.user', dict(Request.get_origins()))
+            # the portal proposes as root for the party of its user
+            request = Request.propose_modification(party, {'city': 'Namur'})
+            self.assertEqual(request.origin, user)
+            self.assertIsNone(request.submitted_by)
+            self.assertEqual(request.submitter, user.rec_name)
+            # no portal user: no origin is made up
+            request = Request.propose_modification(other, {'city': 'Namur'})
+            self.assertIsNone(request.origin)
+            self.assertIsNone(request.submitter)
 
     @with_transaction()
     def test_tree_views_datetime(self):
