@@ -668,8 +668,10 @@ class BillingRequestLine(ModelSQL, ModelView):
             row = cursor.fetchone()
             if row:
                 bad = cls(row[0])
+                lang = Pool().get('ir.lang').get()
                 raise BillingRequestError(gettext(msg_id,
-                        line=bad.rec_name, date=bad.request.date))
+                        line=bad.rec_name,
+                        date=lang.strftime(bad.request.date)))
 
     @classmethod
     def _bulk_changed(cls):
