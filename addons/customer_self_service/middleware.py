@@ -4,8 +4,7 @@
 """A WSGI middleware answering the HTTP errors raised outside any route.
 
 trytond refuses a foreign ``Origin`` header with ``abort(403)`` before it
-dispatches the request (and werkzeug's routing answers *405* to a method a
-route does not accept), and the exception reaches the WSGI server, which
+dispatches the request, and the exception reaches the WSGI server, which
 answers *500*.  Configured as::
 
     [wsgi middleware]

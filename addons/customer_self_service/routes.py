@@ -632,10 +632,12 @@ def _party_figures(pool, parties):
         credit = '—'
         if limit is not None:
             credit = lang.currency(
-                limit - party.credit_amount, company.currency)
+                limit - party.credit_amount, company.currency, grouping=True)
         figures[party.id] = {
-            'balance': lang.currency(balance, company.currency),
-            'overdue': lang.currency(overdue, company.currency),
+            'balance': lang.currency(
+                balance, company.currency, grouping=True),
+            'overdue': lang.currency(
+                overdue, company.currency, grouping=True),
             'credit': credit,
             }
     return figures
@@ -657,7 +659,8 @@ def _invoice_domain(user):
 def _fmt(pool):
     Lang = pool.get('ir.lang')
     lang = Lang.get()
-    return lambda amount, invoice: lang.currency(amount, invoice.currency)
+    return lambda amount, invoice: lang.currency(
+        amount, invoice.currency, grouping=True)
 
 
 def _date(pool):
