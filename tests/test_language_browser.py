@@ -86,6 +86,8 @@ class PortugueseBrowserTest(BrowserTestCase):
         "A Portuguese user's status window: labels and figures in Portuguese"
         browser = self.browser
         browser.login(user='maria', password=USER_PASSWORD)
+        # A tab open behind the status dialog (this user has no home tab)
+        browser.open_model('party.party')
         # The menu, the field and the button in Portuguese
         open_status_window(browser,
             ['Contabilidade', 'Situação do cliente', 'Situação do cliente'],
