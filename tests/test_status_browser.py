@@ -65,6 +65,26 @@ def create_ledger(config):
     return {'party': customer.id}
 
 
+def open_status_window(browser, menu, show="Show"):
+    """Open the status window of CUSTOMER from the menu entry (names from
+    the top) and press the button labelled show"""
+    browser.open_menu(*menu)
+    try:
+        browser.fill_many2one('party', CUSTOMER)
+    except TimeoutError:
+        # sao already set the only match while the helper waited for
+        # the completion list
+        browser.wait_idle()
+    assert browser.value('party') == CUSTOMER, browser.value('party')
+    # the menu's double click may stack two wizard dialogs: press the
+    # button of the top one (the one just filled)
+    buttons = [b for b in browser.driver.find_elements(
+            'css selector', f'.modal button[title="{show}"]')
+        if b.is_displayed()]
+    browser.driver.execute_script('arguments[0].click();', buttons[-1])
+    browser.wait_idle()
+
+
 class CustomerStatusBrowserTest(BrowserTestCase):
     modules = ['customer_status']
     setup_hook = create_ledger
@@ -72,21 +92,8 @@ class CustomerStatusBrowserTest(BrowserTestCase):
     def test_status_window(self):
         "Open the status window of the customer and show its figures"
         browser = self.browser
-        browser.open_menu('Financial', 'Customer Status', 'Customer Status')
-        try:
-            browser.fill_many2one('party', CUSTOMER)
-        except TimeoutError:
-            # sao already set the only match while the helper waited for
-            # the completion list
-            browser.wait_idle()
-        self.assertEqual(browser.value('party'), CUSTOMER)
-        # the menu's double click may stack two wizard dialogs: press the
-        # button of the top one (the one just filled)
-        show = [b for b in browser.driver.find_elements(
-                'css selector', '.modal button[title="Show"]')
-            if b.is_displayed()]
-        browser.driver.execute_script('arguments[0].click();', show[-1])
-        browser.wait_idle()
+        open_status_window(browser,
+            ['Financial', 'Customer Status', 'Customer Status'])
         browser.wait_text('Current Balance')
         browser.assert_text('600.00')
         path = browser.screenshot('customer-status-window')

@@ -388,11 +388,14 @@ class CustomerAccount(ModelSQL, ModelView):
                     'customer_billing.msg_account_not_active',
                     account=self.rec_name, state=state))
         if not self.is_billable(date):
+            lang = Pool().get('ir.lang').get()
             raise AccountNotBillableError(gettext(
                     'customer_billing.msg_account_not_valid',
-                    account=self.rec_name, date=date,
-                    start_date=self.start_date or '',
-                    end_date=self.end_date or ''))
+                    account=self.rec_name, date=lang.strftime(date),
+                    start_date=lang.strftime(self.start_date)
+                    if self.start_date else '',
+                    end_date=lang.strftime(self.end_date)
+                    if self.end_date else ''))
 
     def get_invoice_party(self, third_party=None, date=None):
         """Return the party to invoice for an obligation of the account

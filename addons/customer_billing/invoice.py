@@ -319,21 +319,30 @@ class Invoice(metaclass=PoolMeta):
         "Return the email message of the invoice with its report or None"
         pool = Pool()
         InvoiceReport = pool.get('account.invoice', type='report')
+        Template = pool.get('ir.email.template')
+        Lang = pool.get('ir.lang')
         contact = self._get_billing_email()
         if not contact:
             return
         message = EmailMessage()
         message['From'] = config.get('email', 'from')
         message['To'] = contact.value
+        # The recipient's language (of the contact, else of its party) as
+        # ir.email.template gives it, the date and amount formatted by it
+        languages = Template.get_languages(contact)
         with Transaction().set_context(
-                language=self.party.lang.code if self.party.lang else None):
+                language=languages[0].code if languages else None):
+            lang = Lang.get()
             message['Subject'] = gettext(
                 'customer_billing.msg_invoice_email_subject',
                 number=self.number, company=self.company.rec_name)
             message.set_content(gettext(
                     'customer_billing.msg_invoice_email_body',
-                    number=self.number, date=self.invoice_date,
-                    amount=self.total_amount, currency=self.currency.code))
+                    number=self.number,
+                    date=lang.strftime(self.invoice_date),
+                    amount=lang.format_number(self.total_amount,
+                        digits=self.currency.digits),
+                    currency=self.currency.code))
         ext, content, _, _ = InvoiceReport.execute([self.id], {})
         if isinstance(content, str):
             content = content.encode()

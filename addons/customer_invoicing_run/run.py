@@ -247,8 +247,10 @@ class Run(Workflow, ModelSQL, ModelView):
         return result
 
     def get_duration(self, name):
+        "The time the run took (or takes so far), in whole seconds"
         if self.start_time:
-            return (self.end_time or dt.datetime.now()) - self.start_time
+            duration = (self.end_time or dt.datetime.now()) - self.start_time
+            return dt.timedelta(seconds=int(duration.total_seconds()))
 
     def get_totals(self, name):
         pool = Pool()

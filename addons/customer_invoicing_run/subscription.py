@@ -265,6 +265,23 @@ class SubscriptionLine(metaclass=PoolMeta):
         return line
 
 
+class LineConsumption(metaclass=PoolMeta):
+    __name__ = MODEL
+
+    def get_rec_name(self, name):
+        """The quantity of the service consumed for the subscription and its
+        date, formatted by the language (stock names it by its id only: the
+        source of an invoicing run item reads as text)"""
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        line = self.line
+        quantity = lang.format_number_symbol(
+            self.quantity or 0, line.unit, digits=line.unit.digits)
+        return '%s %s @ %s, %s' % (quantity, line.service.rec_name,
+            line.subscription.rec_name, lang.strftime(self.date))
+
+
 class RunItem(metaclass=PoolMeta):
     __name__ = 'customer.invoicing.run.item'
 

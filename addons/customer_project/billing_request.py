@@ -157,7 +157,10 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
                 if l.invoice_line and l.invoice_line.invoice})
 
     def get_rec_name(self, name):
-        return '%s @ %s' % (self.project.rec_name, self.date)
+        "The project and the date, formatted by the language"
+        lang = Pool().get('ir.lang').get()
+        return '%s @ %s' % (self.project.rec_name,
+            lang.strftime(self.date) if self.date else '')
 
     @classmethod
     def validate_fields(cls, requests, field_names):
@@ -628,7 +631,10 @@ class BillingRequestLine(ModelSQL, ModelView):
             self.amount = self.original_amount
 
     def get_rec_name(self, name):
-        return self.description or str(self.origin)
+        "The description, else the name of the origin (not 'model,id')"
+        if self.description:
+            return self.description
+        return self.origin.rec_name if self.origin else '(%s)' % self.id
 
     @classmethod
     def _line_checks(cls, line, request):
@@ -668,8 +674,10 @@ class BillingRequestLine(ModelSQL, ModelView):
             row = cursor.fetchone()
             if row:
                 bad = cls(row[0])
+                lang = Pool().get('ir.lang').get()
                 raise BillingRequestError(gettext(msg_id,
-                        line=bad.rec_name, date=bad.request.date))
+                        line=bad.rec_name,
+                        date=lang.strftime(bad.request.date)))
 
     @classmethod
     def _bulk_changed(cls):

@@ -238,14 +238,21 @@ class ResourceDemand(ProjectDocumentMixin, ModelSQL, ModelView):
             if ((project.start_date and end < project.start_date)
                     or (project.end_date
                         and demand.period_start > project.end_date)):
+                lang = Pool().get('ir.lang').get()
                 raise PlanningValidationError(gettext(
                         'customer_project.msg_demand_outside_project',
                         demand=demand.rec_name, project=project.rec_name,
-                        start=project.start_date, end=project.end_date))
+                        start=lang.strftime(project.start_date)
+                        if project.start_date else '',
+                        end=lang.strftime(project.end_date)
+                        if project.end_date else ''))
 
     def get_rec_name(self, name):
-        return '%s @ %s (%s)' % (
-            self.role.rec_name, self.period_start, self.work_package.rec_name)
+        "The role, the start of the period (by the language), the package"
+        lang = Pool().get('ir.lang').get()
+        return '%s @ %s (%s)' % (self.role.rec_name,
+            lang.strftime(self.period_start) if self.period_start else '',
+            self.work_package.rec_name)
 
     @classmethod
     def copy(cls, demands, default=None):

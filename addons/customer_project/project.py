@@ -11,7 +11,7 @@ from sql.conditionals import Case, Coalesce
 from sql.operators import Concat
 
 from trytond import backend
-from trytond.i18n import gettext
+from trytond.i18n import gettext, ngettext
 from trytond.model import ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
@@ -458,13 +458,15 @@ class Work(Workflow, metaclass=PoolMeta):
             date = max(filter(None, [today, work.end_date]))
             items = Request._collect_items(work, date, ignore_postpone=True)
             if items:
-                raise ProjectStageError(gettext(
+                raise ProjectStageError(ngettext(
                         'customer_project.msg_close_unbilled_items',
+                        len(items),
                         project=work.rec_name, count=len(items)))
             unapproved = Request._unapproved_timesheets(work)
             if unapproved:
-                raise ProjectStageError(gettext(
+                raise ProjectStageError(ngettext(
                         'customer_project.msg_close_unapproved_timesheets',
+                        unapproved,
                         project=work.rec_name, count=unapproved))
             last = last_billed.get(work.id)
             if (not work.revenue_recognised_date

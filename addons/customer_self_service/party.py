@@ -356,9 +356,10 @@ class Party(metaclass=PoolMeta):
             extra = {
                 'login': user.login,
                 'set_password_url': user.get_email_reset_password_url(),
-                'expire_delay': (
-                    user.reset_password_token_expire
-                    - datetime.datetime.now()),
+                # In whole minutes: formatted without seconds
+                'expire_delay': datetime.timedelta(minutes=round((
+                            user.reset_password_token_expire
+                            - datetime.datetime.now()).total_seconds() / 60)),
                 }
         else:
             template = self.css_type.welcome_template

@@ -11,11 +11,13 @@ from secrets import token_hex
 
 import email_validator
 from genshi.core import Markup
+from genshi.filters import Translator
 from genshi.template import TemplateLoader
 from werkzeug.exceptions import HTTPException
 
 from trytond.exceptions import RateLimitException, UserError
 from trytond.i18n import gettext
+from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     Response, abort, redirect, with_pool, with_transaction)
 from trytond.tools import grouped_slice
@@ -27,6 +29,7 @@ from .user import portal_url
 
 SESSION_COOKIE = 'css_session'
 CSRF_COOKIE = 'css_csrf'
+LANG_COOKIE = 'css_lang'
 # The largest id of the database's integer columns
 MAX_ID = 2 ** 31 - 1
 ERROR_MESSAGES = {
@@ -35,9 +38,51 @@ ERROR_MESSAGES = {
     HTTPStatus.TOO_MANY_REQUESTS: (
         'customer_self_service.msg_portal_rate_limit'),
     }
+ERROR_TITLES = {
+    HTTPStatus.BAD_REQUEST: 'customer_self_service.msg_portal_status_400',
+    HTTPStatus.UNAUTHORIZED: 'customer_self_service.msg_portal_status_401',
+    HTTPStatus.FORBIDDEN: 'customer_self_service.msg_portal_status_403',
+    HTTPStatus.NOT_FOUND: 'customer_self_service.msg_portal_status_404',
+    HTTPStatus.METHOD_NOT_ALLOWED: (
+        'customer_self_service.msg_portal_status_405'),
+    HTTPStatus.TOO_MANY_REQUESTS: (
+        'customer_self_service.msg_portal_status_429'),
+    }
 PREFIX = '/<database_name>/customer_portal'
+
+
+class _Translate:
+    """The translations of the portal template: the strings of the report
+    of the same name (customer_self_service.portal.<template>), collected by
+    Tryton's Set Translations like those of any HTML report"""
+
+    def __init__(self, report_name):
+        self.report_name = report_name
+
+    def gettext(self, text):
+        return Pool().get('ir.translation').get_report(
+            self.report_name, text)
+
+    def ngettext(self, text, text_plural, n):
+        return Pool().get('ir.translation').get_report(
+            self.report_name, text, text_plural, n)
+
+
+def _translator(template):
+    "Translate the template as trytond's Report translates its templates"
+    name = os.path.splitext(os.path.basename(template.filename))[0]
+    Translator(_Translate(f'customer_self_service.portal.{name}')).setup(
+        template)
+
+
 _loader = TemplateLoader(
-    os.path.join(os.path.dirname(__file__), 'portal'), auto_reload=False)
+    os.path.join(os.path.dirname(__file__), 'portal'), auto_reload=False,
+    callback=_translator)
+
+
+def _msg(name):
+    "Return the text of message customer_self_service.msg_portal_<name>"
+    return gettext('customer_self_service.msg_portal_' + name)
 
 
 def _base(pool):
@@ -87,22 +132,43 @@ def _parse_id(value):
 
 
 def _error_page(request, pool, status, user=None, error=None):
-    "Return the page of the HTTP error status with a translated message"
+    """Return the page of the HTTP error status with a translated message,
+    in the language of the request"""
     status = HTTPStatus(status)
-    if error is None:
-        error = gettext(ERROR_MESSAGES.get(
-                status, 'customer_self_service.msg_portal_bad_request'))
-    return render(request, pool, 'message.html', status.phrase,
-        user=user, status=status, error=error,
-        links=[(_base(pool) + '/', "Back to the portal")])
+    language = request.environ.get('css.language') or _language(
+        request, pool)
+    with Transaction().set_context(language=language):
+        if error is None:
+            error = gettext(ERROR_MESSAGES.get(
+                    status, 'customer_self_service.msg_portal_bad_request'))
+        title = gettext(ERROR_TITLES.get(
+                status, 'customer_self_service.msg_portal_error'))
+        return render(request, pool, 'message.html', title,
+            user=user, status=status, error=error,
+            links=[(_base(pool) + '/', _msg('back'))])
+
+
+def error_response(request, pool, status):
+    """Return the portal page of the HTTP error status raised outside the
+    routes (the middleware's answer), in a read-only transaction"""
+    with Transaction().start(pool.database_name, 0, readonly=True):
+        try:
+            pool.get('customer.self_service.type')
+        except KeyError:
+            return None
+        return _error_page(request, pool, status)
 
 
 def _http_errors(func):
-    "Decorate a route to answer its HTTP errors with a portal page"
+    """Decorate a route to answer its HTTP errors with a portal page; the
+    route runs in the language of the request"""
     @wraps(func)
     def wrapper(request, pool, *args, **kwargs):
+        _installed(pool)
         try:
-            return func(request, pool, *args, **kwargs)
+            with Transaction().set_context(
+                    language=_language(request, pool)):
+                return func(request, pool, *args, **kwargs)
         except HTTPException as e:
             if e.code >= 500 or e.code < 400:
                 raise
@@ -111,14 +177,54 @@ def _http_errors(func):
     return wrapper
 
 
+def _languages(request, pool):
+    """Return the [(code, name)] of the languages of the portal (Tryton's
+    translatable languages), each name in its own language"""
+    Lang = pool.get('ir.lang')
+    if 'css.languages' not in request.environ:
+        languages = []
+        for lang in Lang.search([('translatable', '=', True)],
+                order=[('code', 'ASC')]):
+            with Transaction().set_context(language=lang.code):
+                languages.append((lang.code, Lang(lang.id).name))
+        request.environ['css.languages'] = languages
+    return request.environ['css.languages']
+
+
+def _language(request, pool, user=None):
+    """Return the code of the language of the page: the one chosen with the
+    switch (lang parameter, then cookie), else the party language of the
+    portal user, else the best of the browser's Accept-Language, else the
+    default language; remembered in the request for its error pages"""
+    Configuration = pool.get('ir.configuration')
+    codes = [c for c, _ in _languages(request, pool)]
+    language = None
+    for choice in [request.args.get('lang'),
+            request.cookies.get(LANG_COOKIE)]:
+        if choice in codes:
+            language = choice
+            break
+    else:
+        if (user and user.party and user.party.lang
+                and user.party.lang.code in codes):
+            language = user.party.lang.code
+        else:
+            tags = {c.replace('_', '-'): c for c in codes}
+            best = request.accept_languages.best_match(list(tags))
+            language = tags.get(best) or Configuration.get_language()
+    request.environ['css.language'] = language
+    return language
+
+
 def render(request, pool, template, title, user=None, status=200,
         error=None, info=None, **values):
     "Return the HTML response of the portal page"
     base = _base(pool)
     caps = user.css_type.capabilities if user and user.css_type else set()
     nonce = token_hex(16)
+    language = Transaction().language
     values.update(base=base, user=user, caps=caps, csrf=_csrf(request),
-        nonce=nonce)
+        nonce=nonce, language=language, languages=_languages(request, pool))
     content = _loader.load(template).generate(**values).render('html')
     page = _loader.load('layout.html').generate(
         title=title, content=Markup(content), error=error, info=info,
@@ -130,6 +236,10 @@ def render(request, pool, template, title, user=None, status=200,
     _secure_headers(response, nonce)
     if request.cookies.get(CSRF_COOKIE) != values['csrf']:
         _cookie(response, request, pool, CSRF_COOKIE, values['csrf'])
+    if request.args.get('lang') == language:
+        # The choice of the switch, kept for the next pages
+        _cookie(response, request, pool, LANG_COOKIE, language,
+            max_age=365 * 24 * 60 * 60)
     return response
 
 
@@ -189,7 +299,6 @@ def portal_page(capability=None, password_check=True):
         @wraps(func)
         @_http_errors
         def wrapper(request, pool, *args, **kwargs):
-            _installed(pool)
             user = _session_user(request, pool)
             if user is None:
                 return _redirect(pool, '/login')
@@ -200,9 +309,13 @@ def portal_page(capability=None, password_check=True):
             if request.method == 'POST' and not _check_csrf(request):
                 abort(HTTPStatus.FORBIDDEN)
             with Transaction().set_context(_company_context(pool, user)):
-                # Read the records in the company context
+                # Read the records in the company context (the party
+                # language is a company value), then in the language
                 user = user.__class__(user.id)
-                return func(request, pool, user, *args, **kwargs)
+                with Transaction().set_context(
+                        language=_language(request, pool, user)):
+                    user = user.__class__(user.id)
+                    return func(request, pool, user, *args, **kwargs)
         return wrapper
     return decorator
 
@@ -225,9 +338,9 @@ def _public_form(func):
     @wraps(func)
     @_http_errors
     def wrapper(request, pool, *args, **kwargs):
-        _installed(pool)
         if request.method == 'POST' and not _check_csrf(request):
-            return render(request, pool, 'message.html', "Error",
+            return render(request, pool, 'message.html',
+                _msg('error'),
                 status=HTTPStatus.FORBIDDEN, links=[],
                 error=gettext('customer_self_service.msg_portal_csrf'))
         return func(request, pool, *args, **kwargs)
@@ -274,8 +387,8 @@ def login(request, pool):
         if not error:
             error = gettext('customer_self_service.msg_portal_login_failed')
             status = HTTPStatus.UNAUTHORIZED
-    return render(request, pool, 'login.html', "Log in", status=status,
-        error=error, login=login)
+    return render(request, pool, 'login.html', _msg('log_in'),
+        status=status, error=error, login=login)
 
 
 def _logged_in(request, pool, user, path):
@@ -319,15 +432,18 @@ def set_password(request, pool):
     if request.method == 'POST':
         error = _set_password(request, pool, email)
         if not error:
-            return render(request, pool, 'message.html', "Password set",
+            return render(request, pool, 'message.html',
+                _msg('password_set_title'),
                 info=gettext(
                     'customer_self_service.msg_portal_password_set'),
-                links=[(_base(pool) + '/login', "Log in")])
-    return render(request, pool, 'form.html', "Set your password",
+                links=[(_base(pool) + '/login', _msg('log_in'))])
+    return render(request, pool, 'form.html', _msg('set_password_title'),
         error=error, status=error_status(error), form_id='password-form',
-        action=request.path, submit="Set password", links=(),
-        inputs=[('password', "New password", 'password', '', 'new-password'),
-            ('confirm', "Confirm password", 'password', '', 'new-password')],
+        action=request.path, submit=_msg('set_password'), links=(),
+        inputs=[
+            ('password', _msg('new_password'), 'password', '', 'new-password'),
+            ('confirm', _msg('confirm_password'), 'password', '',
+                'new-password')],
         hidden=[('email', email), ('token', '')], fragment=True)
 
 
@@ -386,11 +502,11 @@ def reset(request, pool):
             if user and user.css_type:
                 WebUser.reset_password([user])
             info = gettext('customer_self_service.msg_portal_reset_sent')
-    return _form(request, pool, "Forgotten password", 'reset-form',
-        [('login', "User id or email", 'text', '', 'username')],
-        "Send me a link", info=info, error=error,
+    return _form(request, pool, _msg('forgotten_password'), 'reset-form',
+        [('login', _msg('login_label'), 'text', '', 'username')],
+        _msg('send_link'), info=info, error=error,
         status=error_status(error),
-        links=[(_base(pool) + '/login', "Log in")])
+        links=[(_base(pool) + '/login', _msg('log_in'))])
 
 
 @app.route(PREFIX + '/request-access', methods=['GET', 'POST'])
@@ -415,13 +531,13 @@ def request_access(request, pool):
                 request.form.get('email', '').strip()[:200])
             info = gettext(
                 'customer_self_service.msg_portal_request_received')
-    return _form(request, pool, "Request access", 'request-form',
-        [('code', "Customer code", 'text', '', 'off'),
-            ('invoice', "Number of one of your invoices", 'text', '', 'off'),
-            ('email', "Email", 'email', '', 'email')],
-        "Request access", info=info, error=error,
+    return _form(request, pool, _msg('request_access'), 'request-form',
+        [('code', _msg('customer_code'), 'text', '', 'off'),
+            ('invoice', _msg('invoice_number'), 'text', '', 'off'),
+            ('email', _msg('email'), 'email', '', 'email')],
+        _msg('request_access'), info=info, error=error,
         status=error_status(error),
-        links=[(_base(pool) + '/login', "Log in")])
+        links=[(_base(pool) + '/login', _msg('log_in'))])
 
 
 # Pages of logged in users
@@ -459,11 +575,14 @@ def change_password(request, pool, user):
                 # Ends every session of the user, this one is renewed
                 WebUser.write([user], {'password': password})
             return _logged_in(request, pool, user, '/')
-    return _form(request, pool, "Change your password", 'password-form',
-        [('current', "Current password", 'password', '', 'current-password'),
-            ('password', "New password", 'password', '', 'new-password'),
-            ('confirm', "Confirm password", 'password', '', 'new-password')],
-        "Change password", user=user, error=error,
+    return _form(request, pool, _msg('change_password_title'),
+        'password-form',
+        [('current', _msg('current_password'), 'password', '',
+                'current-password'),
+            ('password', _msg('new_password'), 'password', '', 'new-password'),
+            ('confirm', _msg('confirm_password'), 'password', '',
+                'new-password')],
+        _msg('change_password'), user=user, error=error,
         status=HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK)
 
 
@@ -482,8 +601,8 @@ def dashboard(request, pool, user):
                 [('party', '=', party.id)], order=[('code', 'ASC')])}
         row.update(figures.get(party.id, {}))
         rows.append(row)
-    return render(request, pool, 'dashboard.html', "My account", user=user,
-        rows=rows)
+    return render(request, pool, 'dashboard.html', _msg('my_account'),
+        user=user, rows=rows)
 
 
 def _party_figures(pool, parties):
@@ -513,10 +632,12 @@ def _party_figures(pool, parties):
         credit = '—'
         if limit is not None:
             credit = lang.currency(
-                limit - party.credit_amount, company.currency)
+                limit - party.credit_amount, company.currency, grouping=True)
         figures[party.id] = {
-            'balance': lang.currency(balance, company.currency),
-            'overdue': lang.currency(overdue, company.currency),
+            'balance': lang.currency(
+                balance, company.currency, grouping=True),
+            'overdue': lang.currency(
+                overdue, company.currency, grouping=True),
             'credit': credit,
             }
     return figures
@@ -538,7 +659,14 @@ def _invoice_domain(user):
 def _fmt(pool):
     Lang = pool.get('ir.lang')
     lang = Lang.get()
-    return lambda amount, invoice: lang.currency(amount, invoice.currency)
+    return lambda amount, invoice: lang.currency(
+        amount, invoice.currency, grouping=True)
+
+
+def _date(pool):
+    "Return the function formatting a date by the language, '' for None"
+    lang = pool.get('ir.lang').get()
+    return lambda value: lang.strftime(value) if value else ''
 
 
 @app.route(PREFIX + '/invoices', methods=['GET'])
@@ -549,8 +677,9 @@ def invoices(request, pool, user):
     Invoice = pool.get('account.invoice')
     records = Invoice.search(_invoice_domain(user),
         order=[('invoice_date', 'DESC'), ('id', 'DESC')], limit=200)
-    return render(request, pool, 'invoices.html', "Invoices", user=user,
-        invoices=records, fmt=_fmt(pool), due=None,
+    return render(request, pool, 'invoices.html', _msg('invoices'),
+        user=user, invoices=records, fmt=_fmt(pool), date=_date(pool),
+        due=None,
         pdf='portal_invoice_pdf' in user.css_type.capabilities)
 
 
@@ -567,9 +696,10 @@ def pending(request, pool, user):
     def due(invoice):
         dates = [l.maturity_date for l in invoice.lines_to_pay
             if not l.reconciliation and l.maturity_date]
-        return min(dates) if dates else ''
-    return render(request, pool, 'invoices.html', "Pending bills",
-        user=user, invoices=records, fmt=_fmt(pool), due=due,
+        return min(dates) if dates else None
+    return render(request, pool, 'invoices.html', _msg('pending'),
+        user=user, invoices=records, fmt=_fmt(pool), date=_date(pool),
+        due=due,
         pdf='portal_invoice_pdf' in user.css_type.capabilities)
 
 
@@ -593,9 +723,9 @@ def invoice_download(request, pool, user, invoice):
     try:
         filename, content = invoice.get_css_pdf()
     except PDFError as e:
-        return render(request, pool, 'message.html', "Invoice", user=user,
-            status=HTTPStatus.SERVICE_UNAVAILABLE, error=e.message,
-            links=[(_base(pool) + '/invoices', "Invoices")])
+        return render(request, pool, 'message.html', _msg('invoice'),
+            user=user, status=HTTPStatus.SERVICE_UNAVAILABLE, error=e.message,
+            links=[(_base(pool) + '/invoices', _msg('invoices'))])
     response = Response(content, mimetype='application/pdf')
     response.headers['Content-Disposition'] = (
         f'attachment; filename="{filename}"')
@@ -621,22 +751,26 @@ def projects(request, pool, user):
     Work = pool.get('project.work')
     works = Work.search(_project_domain(user),
         order=[('name', 'ASC'), ('id', 'ASC')], limit=200)
-    return render(request, pool, 'projects.html', "Projects", user=user,
-        works=[_work_row(w) for w in works],
+    lang = pool.get('ir.lang').get()
+    return render(request, pool, 'projects.html', _msg('projects'),
+        user=user,
+        works=[_work_row(lang, w) for w in works],
         units=('portal_service_units' in user.css_type.capabilities
             and _has_service_units(pool)))
 
 
-def _work_row(work):
-    "Return the values shown for a project"
+def _work_row(lang, work):
+    "Return the values shown for a project, formatted by the language"
     effort = getattr(work, 'total_effort', None)
     progress = getattr(work, 'total_progress', None)
     return {
         'id': work.id,
         'name': work.rec_name,
         'status': work.status.rec_name if work.status else '',
-        'effort': '%.2f' % (effort.total_seconds() / 3600) if effort else '',
-        'progress': '%.0f %%' % (progress * 100) if progress else '',
+        'effort': lang.format_number(effort.total_seconds() / 3600, digits=2)
+        if effort else '',
+        'progress': lang.format_number(progress * 100, digits=0) + '\u00a0%'
+        if progress else '',
         }
 
 
@@ -683,7 +817,7 @@ def service_units(request, pool, user):
                 'quantity': _quantity(lang, unit.quantity),
                 'billable': _quantity(lang, unit.billable_quantity),
                 })
-    return render(request, pool, 'service_units.html', "Service units",
+    return render(request, pool, 'service_units.html', _msg('service_units'),
         user=user, projects=[(w, rows[w.id]) for w in works],
         truncated=len(units) == UNIT_LIMIT, project=project)
 
@@ -697,14 +831,15 @@ def _quantity(lang, value):
     return text
 
 
+# The label of each field is the message msg_portal_<name>
 DETAIL_FIELDS = [
-    ('name', "Name", 'text', 'organization'),
-    ('email', "Email", 'email', 'email'),
-    ('phone', "Phone", 'text', 'tel'),
-    ('street', "Street", 'text', 'street-address'),
-    ('postal_code', "Postal code", 'text', 'postal-code'),
-    ('city', "City", 'text', 'address-level2'),
-    ('tax_identifier', "Tax identifier", 'text', 'off'),
+    ('name', 'text', 'organization'),
+    ('email', 'email', 'email'),
+    ('phone', 'text', 'tel'),
+    ('street', 'text', 'street-address'),
+    ('postal_code', 'text', 'postal-code'),
+    ('city', 'text', 'address-level2'),
+    ('tax_identifier', 'text', 'off'),
     ]
 
 
@@ -751,9 +886,9 @@ def details(request, pool, user):
                 Attempt.add(key)
                 info = gettext(
                     'customer_self_service.msg_portal_details_sent')
-    return _form(request, pool, "My details", 'details-form',
-        [(n, label, t, values[n], a) for n, label, t, a in DETAIL_FIELDS],
-        "Send for approval", user=user, info=info, error=error,
+    return _form(request, pool, _msg('my_details'), 'details-form',
+        [(n, _msg(n), t, values[n], a) for n, t, a in DETAIL_FIELDS],
+        _msg('send_approval'), user=user, info=info, error=error,
         status=error_status(error))
 
 

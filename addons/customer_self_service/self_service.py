@@ -99,13 +99,24 @@ class Type(DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def render(cls, template, user, **extra):
-        "Return (subject, body) of the email template for the web user"
-        record = Pool().get('web.user')(user.id)
-        values = template.get_context(record)
-        values.update(extra)
-        subject = TextTemplate(template.subject or '').generate(
-            **values).render().strip()
-        body = TextTemplate(template.body or '').generate(**values).render()
+        """Return (subject, body) of the email template for the web user in
+        the recipient's language: its party's (or the language of its email
+        contact), as ir.email.template's get_languages gives it"""
+        pool = Pool()
+        Template = pool.get('ir.email.template')
+        WebUser = pool.get('web.user')
+        languages = Template.get_languages(WebUser(user.id))
+        context = {'language': languages[0].code} if languages else {}
+        with Transaction().set_context(context):
+            # Read in the language: the subject and body are translated
+            template = Template(template.id)
+            record = WebUser(user.id)
+            values = template.get_context(record)
+            values.update(extra)
+            subject = TextTemplate(template.subject or '').generate(
+                **values).render().strip()
+            body = TextTemplate(template.body or '').generate(
+                **values).render()
         return subject, body
 
 

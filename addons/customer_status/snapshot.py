@@ -64,8 +64,10 @@ class Snapshot(StatusMixin, ModelSQL, ModelView):
         cls._order = [('balance', 'DESC NULLS LAST'), ('id', 'ASC')]
 
     def get_age(self, name):
+        "The time since the computation, in whole seconds (as read)"
         if self.computed_at:
-            return dt.datetime.now() - self.computed_at
+            age = dt.datetime.now() - self.computed_at
+            return dt.timedelta(seconds=int(age.total_seconds()))
 
     @classmethod
     def _period(cls, company, date=None):

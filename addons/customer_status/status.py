@@ -263,8 +263,10 @@ class CustomerStatus(StatusMixin, ModelView):
     @classmethod
     def check_period(cls, from_date, to_date):
         if from_date and to_date and from_date > to_date:
+            lang = Pool().get('ir.lang').get()
             raise PeriodError(gettext('customer_status.msg_period_invalid',
-                    from_date=from_date, to_date=to_date))
+                    from_date=lang.strftime(from_date),
+                    to_date=lang.strftime(to_date)))
 
     @classmethod
     def check_companies(cls, companies):
