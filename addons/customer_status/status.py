@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from sql import Null, Window
+from sql import Literal, Null, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Function, RowNumber
@@ -334,7 +334,9 @@ class CustomerStatus(ModelSQL, ModelView):
             .join(account, condition=line.account == account.id)
             .join(type_, condition=account.type == type_.id)
             .select(line.party.as_('party'),
-                where=type_.receivable & _in(account.company, company_ids)
+                where=type_.receivable
+                & (_in(account.company, company_ids) if company_ids
+                    else Literal(False))
                 & (line.party != Null),
                 group_by=[line.party]))
 
