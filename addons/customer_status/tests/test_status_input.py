@@ -40,9 +40,12 @@ class StatusInputTestCase(unittest.TestCase):
         pool = Pool()
         User = pool.get('res.user')
         Party = pool.get('party.party')
+        ModelData = pool.get('ir.model.data')
         company = create_company()
+        accounting = ModelData.get_id('account', 'group_account')
         user, = User.create([{
                     'login': 'clerk', 'name': "Clerk",
+                    'groups': [('add', [accounting])],
                     'companies': [('add', [company.id])],
                     'company': company.id}])
         with set_company(company):
