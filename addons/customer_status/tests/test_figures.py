@@ -442,21 +442,29 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
             return [t.data['method'] for t in Queue.browse(tasks)]
 
         with set_company(a):
-            run_queue()  # the posting of the ledger's moves
+            run_queue()  # the posting of the ledger's moves, its limits
+            # The queue refreshes the rolling year ending today (after
+            # 2026-06-30): at A the balance is 4080 - 120 (PAY7 of
+            # 2026-01-05) = 3960 and the limit of 10000 has expired (due
+            # 2026-06-30) so it counts as zero and has no usage
             snapshot, = Snapshot.search([
                     ('company', '=', a.id), ('party', '=', c.id)])
-            # A alone: balance 4080 of a limit 10000 => 40.8 %
-            self.assertEqual(snapshot.limit_usage, Decimal('40.8'))
+            self.assertEqual(snapshot.balance, Decimal('3960.00'))
+            self.assertEqual(snapshot.credit_limit, Decimal('0.00'))
+            self.assertIsNone(snapshot.limit_usage)
 
-            # a limit of 8160 => 4080 / 8160 = 50 %
+            # a limit of 7920 without due date => 3960 / 7920 = 50 %
             limit, = Limit.search([
                     ('party', '=', c.id), ('company', '=', a.id)])
-            Limit.write([limit], {'credit_limit_amount': Decimal('8160')})
+            Limit.write([limit], {
+                    'credit_limit_amount': Decimal('7920'),
+                    'credit_limit_date': None,
+                    })
             self.assertEqual(run_queue(), ['customer_status_refresh'])
             snapshot, = Snapshot.search([
                     ('company', '=', a.id), ('party', '=', c.id)])
+            self.assertEqual(snapshot.credit_limit, Decimal('7920.00'))
             self.assertEqual(snapshot.limit_usage, Decimal('50.0'))
-            self.assertEqual(snapshot.credit_limit, Decimal('8160.00'))
 
             # an override to class D of the customer
             Override.create([{
