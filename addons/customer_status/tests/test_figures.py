@@ -382,8 +382,11 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
             for row in rows:
                 for name in names:
                     with self.subTest(party=row['id'], figure=name):
+                        value = row[name]
+                        if isinstance(value, tuple):  # companies
+                            value = list(value)
                         self.assertEqual(
-                            row[name], expected[row['id']][name])
+                            value, expected[row['id']].get(name))
             # the figures of test_figures: balance 6080, 3040 in EUR
             with Transaction().set_context(context, party=c.id):
                 status, = Status.search([])
@@ -394,8 +397,8 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
 
             # the drill-downs of the tab, as the client evaluates their
             # domains: the pending bills of C (INV4, INV6, INVB1 as in
-            # test_figures) and the invoices of the period (INV2 .. INV7,
-            # CN1 and INVB1, not INV1 of 2024 nor the draft)
+            # test_figures) and the posted invoices of the period (INV2 ..
+            # INV7, CN1 and INVB1, not INV1 of 2024 nor the draft)
             with Transaction().set_context(context, party=c.id):
                 pending = self._drill_down('act_status_pending', [c.id])
                 invoices = self._drill_down('act_status_invoices', [c.id])
@@ -437,9 +440,12 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
         def run_queue():
             "Run the tasks of the transaction as a worker would"
             tasks, transaction.tasks[:] = list(transaction.tasks), []
-            for task in Queue.browse(tasks):
+            # only the refreshes (posting also enqueues invoice printing)
+            tasks = [t for t in Queue.browse(tasks)
+                if t.data['method'] == 'customer_status_refresh']
+            for task in tasks:
                 task.run()
-            return [t.data['method'] for t in Queue.browse(tasks)]
+            return [t.data['method'] for t in tasks]
 
         with set_company(a):
             run_queue()  # the posting of the ledger's moves, its limits
