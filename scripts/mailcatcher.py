@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 
-from trytond.modules.customer_self_service.tests.smtp_server import Handler
+from trytond.modules.customer_billing.tests.smtp_server import Handler
 
 
 class FolderHandler(Handler):

@@ -12,7 +12,7 @@ import time
 
 from tests import support
 from tests.browser import BrowserTestCase
-from tests.test_status_browser import create_ledger, open_status_window
+from tests.test_status_browser import create_ledger, open_status
 
 PASSWORD = 'Senha-do-Portal-42'
 USER_PASSWORD = 'Senha-Interna-42'
@@ -89,10 +89,8 @@ class PortugueseBrowserTest(BrowserTestCase):
         # A tab open behind the status dialog (this user has no home tab)
         browser.open_model('party.party')
         # The menu, the field and the button in Portuguese
-        open_status_window(browser,
-            ['Contabilidade', 'Situação do cliente', 'Situação do cliente'],
-            show="Mostrar")
-        browser.wait_text('Saldo atual')
+        open_status(browser,
+            ['Contabilidade', 'Situação do cliente', 'Situação do cliente'])
         # pt: ',' before the cents (1000 - 400 paid)
         browser.assert_text('600,00')
         path = browser.screenshot('customer-status-window-pt')

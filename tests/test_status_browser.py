@@ -1,6 +1,8 @@
-"""Browser test of customer_status: the status window and the cockpit
+"""Browser test of customer_status: the status tab, its drill-downs and
+print, and the cockpit
 
-Screenshots: artifacts/screenshots/customer-status-window.png,
+Screenshots: artifacts/screenshots/customer-status-tab.png,
+customer-status-form.png, customer-status-drill-down.png,
 customer-status-cockpit.png and customer-status-cockpit-graph.png.
 """
 import os
@@ -65,10 +67,12 @@ def create_ledger(config):
     return {'party': customer.id}
 
 
-def open_status_window(browser, menu, show="Show"):
-    """Open the status window of CUSTOMER from the menu entry (names from
-    the top) and press the button labelled show"""
+def open_status(browser, menu):
+    """Open the status tab from the menu entry (names from the top), choose
+    CUSTOMER in its context form and show the figures"""
     browser.open_menu(*menu)
+    # a tab, not a dialog: the context form and the list in the page
+    assert not browser._visible('.modal.in')
     try:
         browser.fill_many2one('party', CUSTOMER)
     except TimeoutError:
@@ -76,12 +80,10 @@ def open_status_window(browser, menu, show="Show"):
         # the completion list
         browser.wait_idle()
     assert browser.value('party') == CUSTOMER, browser.value('party')
-    # the menu's double click may stack two wizard dialogs: press the
-    # button of the top one (the one just filled)
-    buttons = [b for b in browser.driver.find_elements(
-            'css selector', f'.modal button[title="{show}"]')
-        if b.is_displayed()]
-    browser.driver.execute_script('arguments[0].click();', buttons[-1])
+    # the context form is part of the tab's search form: submit it
+    browser.driver.execute_script(
+        "jQuery('#tabcontent .tab-pane.active form.filter-box')"
+        ".first().submit();")
     browser.wait_idle()
 
 
@@ -89,15 +91,82 @@ class CustomerStatusBrowserTest(BrowserTestCase):
     modules = ['customer_status']
     setup_hook = create_ledger
 
-    def test_status_window(self):
-        "Open the status window of the customer and show its figures"
+    def _toolbar_menu(self, button_id, entry):
+        "Open the toolbar menu button_id of the active tab and pick entry"
         browser = self.browser
-        open_status_window(browser,
+        button, = [b for b in browser.driver.find_elements(
+                'css selector', f'#tabcontent .tab-pane.active '
+                f'button#{button_id}') if b.is_displayed()]
+        button.click()
+        item = browser._until(
+            lambda: [a for a in browser.driver.find_elements(
+                    'css selector', '.dropdown-menu a')
+                if a.is_displayed() and a.text.strip() == entry],
+            10, f"no {entry!r} in the {button_id} menu")[0]
+        before = browser._active_tab_id()
+        item.click()
+        browser.wait_idle()
+        return before
+
+    def test_status_tab(self):
+        """Open the status in a tab, choose the customer in its context
+        form, drill down to the invoices in a new tab in front, print"""
+        browser = self.browser
+        open_status(browser,
             ['Financial', 'Customer Status', 'Customer Status'])
-        browser.wait_text('Current Balance')
+        # 1000 invoiced - 400 paid = 600 open, 600 / 2000 = 30 % of the limit
         browser.assert_text('600.00')
-        path = browser.screenshot('customer-status-window')
+        browser.assert_text('30.0')
+        path = browser.screenshot('customer-status-tab')
         self.assertGreater(os.path.getsize(path), 10_000)
+
+        row = browser._until(
+            lambda: [td for td in browser._visible(
+                    '#tabcontent .tab-pane.active td')
+                if td.text.strip() == CUSTOMER],
+            10, "no row of the customer")[0]
+        row.click()
+        browser.wait_idle()
+        status_tab = browser._active_tab_id()
+        from selenium.webdriver.common.action_chains import ActionChains
+        ActionChains(browser.driver).double_click(row).perform()
+        browser.wait_idle()
+        browser.wait_text('Credit Limits')
+        browser.assert_text('Limit Usage (%)')
+        path = browser.screenshot('customer-status-form')
+        self.assertGreater(os.path.getsize(path), 10_000)
+
+        # the drill-down opens a new tab in front, with the invoice and
+        # without the Draft tab of the invoices menu
+        self._toolbar_menu('relate', 'Invoices')
+        browser._wait_tab(status_tab, 'Invoices', 30)
+        self.assertNotEqual(browser._active_tab_id(), status_tab)
+        self.assertFalse(browser._visible('.modal.in'))
+        browser.assert_text(CUSTOMER)
+        browser.assert_text('1,000.00')
+        self.assertNotIn('Draft', browser._current_tab()[0].text)
+        path = browser.screenshot('customer-status-drill-down')
+        self.assertGreater(os.path.getsize(path), 10_000)
+
+        # back to the status tab: print from its toolbar
+        tab, = [a for a in browser.driver.find_elements(
+                'css selector', '#tablist a')
+            if a.get_attribute('href').endswith('#' + status_tab)]
+        tab.click()
+        browser.wait_idle()
+        self.assertEqual(browser._active_tab_id(), status_tab)
+        self._toolbar_menu('print', 'Customer Status')
+        link = browser._until(
+            lambda: [a for a in browser.driver.find_elements(
+                    'css selector', '.modal a[download]')],
+            30, "no report to download")[0]
+        self.assertRegex(
+            link.get_attribute('download'), r'Customer Status.*\.(pdf|odt)$')
+        browser.driver.execute_script(
+            "jQuery('.modal.in').modal('hide');")
+        browser.wait_idle()
+        # the status tab stays open behind the download
+        self.assertEqual(browser._active_tab_id(), status_tab)
 
     def test_cockpit(self):
         "Open the cockpit list and its graph"

@@ -1,9 +1,14 @@
 # This file is part of the customer_status module.
+from sql import Union
+
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.party.exceptions import EraseError
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+
+from .snapshot import _queue_refresh
 
 
 class Party(metaclass=PoolMeta):
@@ -20,6 +25,11 @@ class Party(metaclass=PoolMeta):
         'company.employee', "Salesperson", ondelete='SET NULL')
     customer_references = fields.One2Many(
         'customer.reference', 'party', "Customer References")
+    customer_status_customer = fields.Function(fields.Boolean(
+            "Customer Status Customer",
+            help="Neither a company nor an employee."),
+        'get_customer_status_customer',
+        searcher='search_customer_status_customer')
 
     @classmethod
     def multivalue_model(cls, field):
@@ -27,6 +37,34 @@ class Party(metaclass=PoolMeta):
         if field in {'credit_limit_date', 'secondary_credit_limit_amount'}:
             return pool.get('party.party.credit_limit_amount')
         return super().multivalue_model(field)
+
+    @classmethod
+    def _not_customer_query(cls):
+        "Return the query of the parties of the companies and employees"
+        pool = Pool()
+        Company = pool.get('company.company')
+        Employee = pool.get('company.employee')
+        company = Company.__table__()
+        employee = Employee.__table__()
+        return Union(
+            company.select(company.party.as_('party')),
+            employee.select(employee.party.as_('party')))
+
+    @classmethod
+    def get_customer_status_customer(cls, parties, name):
+        cursor = Transaction().connection.cursor()
+        query = cls._not_customer_query()
+        cursor.execute(*query.select(query.party))
+        excluded = {p for p, in cursor}
+        return {p.id: p.id not in excluded for p in parties}
+
+    @classmethod
+    def search_customer_status_customer(cls, name, clause):
+        _, operator, value = clause[:3]
+        query = cls._not_customer_query()
+        query = query.select(query.party)
+        positive = (operator == '=') == bool(value)
+        return [('id', 'not in' if positive else 'in', query)]
 
     @classmethod
     def customer_status_refresh(cls, parties, companies=None):
@@ -45,6 +83,15 @@ class PartyCreditLimitAmount(metaclass=PoolMeta):
     credit_limit_date = fields.Date("Credit Limit Due Date")
     secondary_credit_limit_amount = Monetary(
         "Secondary Credit Limit", currency='currency', digits='currency')
+
+    @classmethod
+    def on_modification(cls, mode, limits, field_names=None):
+        super().on_modification(mode, limits, field_names=field_names)
+        # the limit, its due date and the secondary limit are figures
+        companies = {l.company for l in limits}
+        if None in companies:
+            companies = None  # a limit of every company
+        _queue_refresh({l.party for l in limits}, companies)
 
 
 class Replace(metaclass=PoolMeta):

@@ -1,8 +1,5 @@
 # This file is part of the customer_status module.
-import datetime as dt
 import shutil
-
-from dateutil.relativedelta import relativedelta
 
 from trytond.config import config
 from trytond.pool import Pool
@@ -27,24 +24,30 @@ class StatusReport(Report):
         pool = Pool()
         Company = pool.get('company.company')
         Currency = pool.get('currency.currency')
-        Date = pool.get('ir.date')
+        Party = pool.get('party.party')
         Status = pool.get('customer.status')
+        StatusContext = pool.get('customer.status.context')
         context = super().get_context(records, header, data)
-        pool.get('customer.status.start').check_client_values({
-                k: data[k] for k in [
-                    'companies', 'from_date', 'to_date', 'second_currency']
-                if k in data})
-        company_ids = (data.get('companies')
+        # the values of the status tab's context form, else those of data
+        # (the print of the party form)
+        values = StatusContext.get_context_values()
+        given = {k: data[k] for k in [
+                'companies', 'from_date', 'to_date', 'second_currency']
+            if k in data}
+        StatusContext.check_client_values(given)
+        values.update(given)
+        companies = Company.browse(values['companies']
             or [Transaction().context.get('company')])
-        companies = Company.browse(company_ids)
-        to_date = data.get('to_date') or Date.today()
-        from_date = data.get('from_date') or (
-            to_date - relativedelta(years=1) + dt.timedelta(days=1))
-        second_currency = (Currency(data['second_currency'])
-            if data.get('second_currency') else None)
+        second_currency = (Currency(values['second_currency'])
+            if values['second_currency'] else None)
+        parties = Party.browse([
+                r.party.id if isinstance(r, Status) else r.id
+                for r in records])
+        context['records'] = parties
         context['companies'] = companies
         context['statuses'] = {
-            r.id: Status(**Status.get_status(
-                    r, companies, from_date, to_date, second_currency))
-            for r in records}
+            p.id: Status(**Status.get_status(
+                    p, companies, values['from_date'], values['to_date'],
+                    second_currency))
+            for p in parties}
         return context

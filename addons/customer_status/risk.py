@@ -11,6 +11,8 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from .snapshot import _queue_refresh, _queue_refresh_snapshots
+
 CRITERIA = [
     ('overdue_ratio', "Overdue Ratio (%)"),
     ('average_delay', "Average Delay (days)"),
@@ -42,6 +44,13 @@ class RiskClass(sequence_ordered(), ModelSQL, ModelView):
     def get_rec_name(self, name):
         return '%s - %s' % (self.code, self.name)
 
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        # the first class in sequence order is the default one
+        if mode != 'write' or 'sequence' in field_names:
+            _queue_refresh_snapshots()
+
 
 class RiskRule(sequence_ordered(), ModelSQL, ModelView):
     "The first rule, in sequence order, whose condition holds gives the class"
@@ -60,6 +69,11 @@ class RiskRule(sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def default_operator(cls):
         return '>='
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        _queue_refresh_snapshots()
 
     @classmethod
     def get_rules(cls):
@@ -150,6 +164,8 @@ class RiskOverride(DeactivableMixin, ModelSQL, ModelView):
             if previous:
                 cls.write(previous, {'active': False})
             History.create([r._history_values() for r in records])
+        _queue_refresh(
+            {r.party for r in records}, {r.company for r in records})
 
     def _history_values(self):
         return {

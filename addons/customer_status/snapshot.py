@@ -2,9 +2,9 @@
 import datetime as dt
 
 from dateutil.relativedelta import relativedelta
-from sql import Null
 from sql.aggregate import Max
 
+from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, dualmethod, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
@@ -82,7 +82,7 @@ class Snapshot(StatusMixin, ModelSQL, ModelView):
     @classmethod
     def refresh(cls, parties=None, companies=None, date=None):
         """Recompute the snapshots of parties (all customers if None) for the
-        year ending at date (today if None)"""
+        year ending at date (today if None); return how many were computed"""
         pool = Pool()
         Company = pool.get('company.company')
         # Two refreshes of the same customer at once (queue tasks of two
@@ -92,11 +92,14 @@ class Snapshot(StatusMixin, ModelSQL, ModelView):
         cls.lock()
         if companies is None:
             companies = Company.search([])
+        count = 0
         for company in companies:
             party_ids = ([p.id for p in parties] if parties is not None
                 else cls._customer_ids(company))
             for sub_ids in grouped_slice(party_ids, cls._batch_size):
                 cls._refresh(list(sub_ids), Company(int(company)), date)
+            count += len(party_ids)
+        return count
 
     @classmethod
     def refresh_all(cls):
@@ -106,21 +109,9 @@ class Snapshot(StatusMixin, ModelSQL, ModelView):
     @classmethod
     def _customer_ids(cls, company):
         "Return the ids of the parties with receivable lines in company"
-        pool = Pool()
-        Account = pool.get('account.account')
-        AccountType = pool.get('account.account.type')
-        MoveLine = pool.get('account.move.line')
+        Status = Pool().get('customer.status')
         cursor = Transaction().connection.cursor()
-        line = MoveLine.__table__()
-        account = Account.__table__()
-        type_ = AccountType.__table__()
-        cursor.execute(*line
-            .join(account, condition=line.account == account.id)
-            .join(type_, condition=account.type == type_.id)
-            .select(line.party,
-                where=type_.receivable & (account.company == company.id)
-                & (line.party != Null),
-                group_by=[line.party]))
+        cursor.execute(*Status._customers_query([company.id]))
         return [p for p, in cursor]
 
     @classmethod
@@ -192,6 +183,11 @@ class Recalculate(Wizard):
             Button("Recalculate", 'recalculate', 'tryton-ok', default=True),
             ])
     recalculate = StateTransition()
+    done = StateView(
+        'customer.status.recalculate.done',
+        'customer_status.recalculate_done_view_form', [
+            Button("OK", 'end', 'tryton-ok', default=True),
+            ])
 
     def default_start(self, fields):
         context = Transaction().context
@@ -212,8 +208,14 @@ class Recalculate(Wizard):
         parties = None if self.start.all_customers else list(
             self.start.parties)
         with without_check_access():
-            Snapshot.refresh(parties, companies=companies)
-        return 'end'
+            count = Snapshot.refresh(parties, companies=companies)
+        self.done.message = gettext(
+            'customer_status.msg_recalculate_done', count=count,
+            companies=', '.join(c.rec_name for c in companies))
+        return 'done'
+
+    def default_done(self, fields):
+        return {'message': self.done.message}
 
 
 class RecalculateStart(ModelView):
@@ -228,6 +230,12 @@ class RecalculateStart(ModelView):
             })
     companies = fields.Many2Many(
         'company.company', None, None, "Companies", required=True)
+
+
+class RecalculateDone(ModelView):
+    __name__ = 'customer.status.recalculate.done'
+
+    message = fields.Text("Result", readonly=True)
 
 
 class Cron(metaclass=PoolMeta):
@@ -267,10 +275,44 @@ class Reconciliation(metaclass=PoolMeta):
                 {r.company for r in reconciliations})
 
 
-def _queue_refresh(parties, companies):
-    "Refresh through the queue the snapshots of the parties"
+class MoveLine(metaclass=PoolMeta):
+    __name__ = 'account.move.line'
+
+    @classmethod
+    def on_modification(cls, mode, lines, field_names=None):
+        super().on_modification(mode, lines, field_names=field_names)
+        # a new due date of a posted line changes the overdue figures
+        if mode == 'write' and 'maturity_date' in (field_names or ()):
+            posted = [l for l in lines
+                if l.party and l.move.state == 'posted']
+            _queue_refresh(
+                {l.party for l in posted}, {l.move.company for l in posted})
+
+
+def _queue_refresh(parties, companies=None):
+    """Refresh through the queue the snapshots of the parties in companies
+    (all if None)"""
     pool = Pool()
     Party = pool.get('party.party')
     if parties and not Transaction().context.get('customer_status_no_queue'):
         Party.__queue__.customer_status_refresh(
-            list(parties), [c.id for c in companies])
+            list(parties),
+            [c.id for c in companies] if companies is not None else None)
+
+
+def _queue_refresh_snapshots():
+    "Refresh through the queue every snapshot (the risk rules changed)"
+    pool = Pool()
+    Company = pool.get('company.company')
+    Party = pool.get('party.party')
+    Snapshot = pool.get('customer.status.snapshot')
+    cursor = Transaction().connection.cursor()
+    table = Snapshot.__table__()
+    cursor.execute(*table.select(
+            table.company, table.party,
+            order_by=[table.company, table.party]))
+    by_company = {}
+    for company, party in cursor:
+        by_company.setdefault(company, []).append(party)
+    for company, party_ids in by_company.items():
+        _queue_refresh(Party.browse(party_ids), [Company(company)])

@@ -1,25 +1,24 @@
 # This file is part of the customer_status module.  See doc/ for the
 # definition of every figure.
+import copy
 import datetime as dt
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from sql import Null, Window
+from sql import Literal, Null, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Function, RowNumber
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import ModelView, fields
+from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.exceptions import RateError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
-from trytond.pyson import Eval, If, PYSONEncoder
+from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice, sqlite_apply_types
 from trytond.transaction import Transaction
-from trytond.wizard import (
-    Button, StateAction, StateReport, StateView, Wizard)
 
 from .exceptions import (
     CompanyAccessError, MissingRateError, NoReceivableAccountError,
@@ -122,10 +121,10 @@ class StatusMixin:
     last_purchase_invoice = fields.Many2One(
         'account.invoice', "Last Purchase Invoice", readonly=True)
     longest_delay = fields.Integer(
-        "Longest Delay", readonly=True, help="In days.")
+        "Longest Delay (days)", readonly=True)
     average_delay = fields.Numeric(
-        "Average Delay", digits=(16, 1), readonly=True,
-        help="In days, weighted by amount.")
+        "Average Delay (days)", digits=(16, 1), readonly=True,
+        help="Weighted by amount.")
     revenue = Monetary(
         "Revenue", currency='currency', digits='currency', readonly=True)
     billed_through = Monetary(
@@ -137,12 +136,14 @@ class StatusMixin:
         "Previous Revenue", currency='currency', digits='currency',
         readonly=True)
     trend = fields.Numeric(
-        "Trend", digits=(16, 1), readonly=True,
-        help="Revenue change against the previous period in %.")
+        "Trend (%)", digits=(16, 1), readonly=True,
+        help="Revenue change against the previous period.")
     overdue_ratio = fields.Numeric(
-        "Overdue Ratio", digits=(16, 1), readonly=True, help="In %.")
+        "Overdue Ratio (%)", digits=(16, 1), readonly=True,
+        help="Overdue part of the balance.")
     limit_usage = fields.Numeric(
-        "Limit Usage", digits=(16, 1), readonly=True, help="In %.")
+        "Limit Usage (%)", digits=(16, 1), readonly=True,
+        help="Balance against the credit limit.")
     returned_checks = fields.Integer("Checks Returned", readonly=True)
     last_returned_check_date = fields.Date(
         "Last Returned Check", readonly=True)
@@ -155,10 +156,14 @@ class StatusMixin:
     risk_overridden = fields.Boolean("Risk Overridden", readonly=True)
 
 
-class CustomerStatusStart(ModelView):
-    __name__ = 'customer.status.start'
+class CustomerStatusContext(ModelView):
+    "Customer, period, companies and currency of the customer status"
+    __name__ = 'customer.status.context'
 
-    party = fields.Many2One('party.party', "Customer", required=True)
+    party = fields.Many2One(
+        'party.party', "Customer",
+        domain=[('customer_status_customer', '=', True)],
+        help="Leave empty to list every customer of the companies.")
     from_date = fields.Date(
         "From Date", required=True,
         domain=[
@@ -176,12 +181,34 @@ class CustomerStatusStart(ModelView):
         "at the rate of the period's end date.")
 
     @classmethod
+    def default_party(cls):
+        return Transaction().context.get('party')
+
+    @classmethod
     def default_to_date(cls):
-        return Pool().get('ir.date').today()
+        return Transaction().context.get('to_date') or (
+            Pool().get('ir.date').today())
+
+    @classmethod
+    def default_from_date(cls):
+        from_date = Transaction().context.get('from_date')
+        if from_date:
+            return from_date
+        return cls.default_to_date() - relativedelta(years=1) + (
+            dt.timedelta(days=1))
+
+    @classmethod
+    def default_companies(cls):
+        company = Transaction().context.get('company')
+        return [company] if company is not None else []
+
+    @classmethod
+    def default_second_currency(cls):
+        return None
 
     @classmethod
     def check_client_values(cls, values):
-        "Check the types of the start values a client sent"
+        "Check the types of the values a client sent"
         for name, value in values.items():
             field = cls._fields.get(name)
             if name != 'id' and (
@@ -191,34 +218,52 @@ class CustomerStatusStart(ModelView):
                         field=name))
 
     @classmethod
-    def default_from_date(cls):
-        today = Pool().get('ir.date').today()
-        return today - relativedelta(years=1) + dt.timedelta(days=1)
+    def get_context_values(cls):
+        """Return the values of the context model from the transaction
+        context (its defaults when the client did not send them)"""
+        context = Transaction().context
+        names = ['party', 'from_date', 'to_date', 'companies',
+            'second_currency']
+        if context.get('context_model') == cls.__name__:
+            values = {n: context.get(n) for n in names}
+        else:
+            values = {n: getattr(cls, 'default_' + n)() for n in names}
+        cls.check_client_values(values)
+        return values
 
-    @classmethod
-    def default_companies(cls):
-        company = Transaction().context.get('company')
-        return [company] if company is not None else []
+
+def _status_field(field):
+    "Return field computed from the context of the status"
+    field = copy.deepcopy(field)
+    return fields.Function(field, 'get_status_values')
 
 
-class CustomerStatus(StatusMixin, ModelView):
+class CustomerStatus(ModelSQL, ModelView):
+    """Credit position of each customer for the period of the context
+
+    One row per customer (the party id); the figures are computed when read
+    (get_figures), for the customer, period and companies of the context
+    model customer.status.context."""
     __name__ = 'customer.status'
 
     party = fields.Many2One('party.party', "Customer", readonly=True)
-    from_date = fields.Date("From Date", readonly=True)
-    to_date = fields.Date("To Date", readonly=True)
-    companies = fields.Many2Many(
-        'company.company', None, None, "Companies", readonly=True)
+    from_date = _status_field(fields.Date("From Date", readonly=True))
+    to_date = _status_field(fields.Date("To Date", readonly=True))
+    companies = _status_field(fields.Many2Many(
+            'company.company', None, None, "Companies", readonly=True))
 
+    for _name, _field in StatusMixin.__dict__.items():
+        if isinstance(_field, fields.Field):
+            locals()[_name] = _status_field(_field)
     for _name in MONETARY_FIGURES:
-        locals()['second_' + _name] = Monetary(
-            "%s (Second Currency)" % StatusMixin.__dict__[_name].string,
-            currency='second_currency', digits='second_currency',
-            readonly=True,
-            states={
-                'invisible': ~Eval('second_currency'),
-                })
-    del _name
+        locals()['second_' + _name] = _status_field(Monetary(
+                "%s (Second Currency)" % StatusMixin.__dict__[_name].string,
+                currency='second_currency', digits='second_currency',
+                readonly=True,
+                states={
+                    'invisible': ~Eval('second_currency'),
+                    }))
+    del _name, _field
 
     # Each batch scans the receivable lines a few times (hash joins on the
     # parties), so large batches: 10,000 customers and 1.1M lines take 67 s
@@ -230,11 +275,92 @@ class CustomerStatus(StatusMixin, ModelView):
     _date_range = (dt.date(1900, 1, 1), dt.date(2999, 12, 31))
 
     @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('party', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        "One row per customer of the context (the party id as id)"
+        pool = Pool()
+        Party = pool.get('party.party')
+        party, companies = cls.get_parameters()[:2]
+        if party and companies:
+            table = Party.__table__()
+            return table.select(
+                table.id.as_('id'), table.id.as_('party'),
+                where=table.id == party.id)
+        query = cls._customers_query([c.id for c in companies])
+        return query.select(query.party.as_('id'), query.party.as_('party'))
+
+    @classmethod
+    def get_parameters(cls):
+        """Return the customer, companies, from date, to date and second
+        currency of the context, checked"""
+        pool = Pool()
+        Company = pool.get('company.company')
+        Currency = pool.get('currency.currency')
+        Party = pool.get('party.party')
+        Context = pool.get('customer.status.context')
+        values = Context.get_context_values()
+        party = Party(values['party']) if values['party'] else None
+        companies = Company.browse(values['companies'] or [])
+        second_currency = (Currency(values['second_currency'])
+            if values['second_currency'] else None)
+        from_date, to_date = values['from_date'], values['to_date']
+        if (not companies
+                and Transaction().context.get('context_model')
+                != Context.__name__):
+            # no context form and no company: no customer
+            return party, companies, from_date, to_date, second_currency
+        cls.check_input(
+            party, companies, from_date, to_date, second_currency,
+            party_required=False)
+        cls.check_period(from_date, to_date)
+        cls.check_companies(companies)
+        return party, companies, from_date, to_date, second_currency
+
+    @classmethod
+    def _customers_query(cls, company_ids):
+        "Return the query of the parties with receivable lines in companies"
+        pool = Pool()
+        Account = pool.get('account.account')
+        AccountType = pool.get('account.account.type')
+        MoveLine = pool.get('account.move.line')
+        line = MoveLine.__table__()
+        account = Account.__table__()
+        type_ = AccountType.__table__()
+        return (line
+            .join(account, condition=line.account == account.id)
+            .join(type_, condition=account.type == type_.id)
+            .select(line.party.as_('party'),
+                where=type_.receivable
+                & (_in(account.company, company_ids) if company_ids
+                    else Literal(False))
+                & (line.party != Null),
+                group_by=[line.party]))
+
+    def get_rec_name(self, name):
+        return self.party.rec_name if self.party else str(self.id)
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        return [('party.rec_name',) + tuple(clause[1:])]
+
+    @classmethod
+    def get_status_values(cls, statuses, names):
+        "Return the figures of the statuses for the context"
+        ids = [s.id for s in statuses]
+        values = cls.get_values(ids, *cls.get_parameters()[1:])
+        return {n: {i: values[i].get(n) for i in ids} for n in names}
+
+    @classmethod
     def check_input(
-            cls, party, companies, from_date, to_date, second_currency=None):
+            cls, party, companies, from_date, to_date, second_currency=None,
+            party_required=True):
         "Check the values a client sent for a status"
         pool = Pool()
-        if not party:
+        if not party and party_required:
             raise StatusInputError(gettext(
                     'customer_status.msg_status_party_required'))
         if not companies:
@@ -249,7 +375,7 @@ class CustomerStatus(StatusMixin, ModelView):
                         'customer_status.msg_status_date_invalid',
                         date=value, start=start, end=end))
         for name, records in [
-                ('party.party', [party]),
+                ('party.party', [party] * bool(party)),
                 ('company.company', companies),
                 ('currency.currency', [second_currency] * bool(
                         second_currency))]:
@@ -318,24 +444,33 @@ class CustomerStatus(StatusMixin, ModelView):
         cls.check_companies(companies)
         for company in companies:
             cls.check_party(party, company)
-        values = cls.get_figures(
-            [party.id], companies, from_date, to_date)[party.id]
-        values.update({
-                'party': party.id,
-                'from_date': from_date,
-                'to_date': to_date,
-                'companies': [c.id for c in companies],
-                'currency': companies[0].currency.id,
-                })
-        if second_currency:
-            rate = cls.get_rate(
-                companies[0].currency, second_currency, to_date)
-            values['second_currency'] = second_currency.id
-            for name in MONETARY_FIGURES:
-                if values.get(name) is not None:
-                    values['second_' + name] = second_currency.round(
-                        values[name] * rate)
-        return values
+        return cls.get_values(
+            [party.id], companies, from_date, to_date,
+            second_currency)[party.id]
+
+    @classmethod
+    def get_values(cls, party_ids, companies, from_date, to_date,
+            second_currency=None):
+        """Return {party id: {field: value}} of the status of the parties
+        (the figures and the period, companies and currencies)"""
+        figures = cls.get_figures(party_ids, companies, from_date, to_date)
+        rate = (cls.get_rate(companies[0].currency, second_currency, to_date)
+            if second_currency else None)
+        for party_id, values in figures.items():
+            values.update({
+                    'party': party_id,
+                    'from_date': from_date,
+                    'to_date': to_date,
+                    'companies': [c.id for c in companies],
+                    'currency': companies[0].currency.id,
+                    })
+            if second_currency:
+                values['second_currency'] = second_currency.id
+                for name in MONETARY_FIGURES:
+                    if values.get(name) is not None:
+                        values['second_' + name] = second_currency.round(
+                            values[name] * rate)
+        return figures
 
     @classmethod
     def get_figures(cls, party_ids, companies, from_date, to_date):
@@ -714,141 +849,3 @@ class CustomerStatus(StatusMixin, ModelView):
             values['risk_overridden'] = override is not None
             values['risk_class'] = (
                 override if override is not None else computed)
-
-
-class OpenStatus(Wizard):
-    __name__ = 'customer.status.open'
-
-    start = StateView(
-        'customer.status.start',
-        'customer_status.status_start_view_form', [
-            Button("Cancel", 'end', 'tryton-cancel'),
-            Button("Show", 'show', 'tryton-ok', default=True),
-            ])
-    show = StateView(
-        'customer.status', 'customer_status.status_view_form', [
-            Button("Change", 'start', 'tryton-back'),
-            Button("Pending Bills", 'pending', 'tryton-list'),
-            Button("Bills Received", 'received', 'tryton-list'),
-            Button("Sales", 'sales', 'tryton-list'),
-            Button("Invoices", 'invoices', 'tryton-list'),
-            Button("References", 'references', 'tryton-list'),
-            Button("Collection", 'collection', 'tryton-list'),
-            Button("Print", 'print_', 'tryton-print'),
-            Button("Close", 'end', 'tryton-close', default=True),
-            ])
-    print_ = StateReport('customer_status.report')
-    pending = StateAction('customer_status.act_pending_line')
-    received = StateAction('account.act_move_line_form')
-    sales = StateAction('sale.act_sale_form')
-    invoices = StateAction('account_invoice.act_invoice_out_form')
-    references = StateAction('customer_status.act_reference')
-    collection = StateAction('customer_status.act_collection_event')
-
-    @classmethod
-    def execute(cls, session_id, data, state_name):
-        Start = Pool().get('customer.status.start')
-        Start.check_client_values(data.get('start', {}))
-        return super().execute(session_id, data, state_name)
-
-    def default_start(self, fields):
-        values = {}
-        context = Transaction().context
-        if context.get('active_model') == 'party.party':
-            values['party'] = context.get('active_id')
-        return values
-
-    def default_show(self, fields):
-        Status = Pool().get('customer.status')
-        start = self.start
-        return Status.get_status(
-            start.party, list(start.companies), start.from_date,
-            start.to_date, start.second_currency)
-
-    def _drill_down(self, action, domain, context=None):
-        encoder = PYSONEncoder()
-        action['pyson_domain'] = encoder.encode(domain)
-        if context:
-            action['pyson_context'] = encoder.encode(context)
-        action['name'] += ' - %s' % self.start.party.rec_name
-        return action, {}
-
-    @property
-    def _company_ids(self):
-        return [c.id for c in self.start.companies]
-
-    def do_pending(self, action):
-        return self._drill_down(action, [
-                ('party', '=', self.start.party.id),
-                ('company', 'in', self._company_ids),
-                ('date', '<=', self.start.to_date),
-                ])
-
-    def do_received(self, action):
-        start = self.start
-        return self._drill_down(action, [
-                ('party', '=', start.party.id),
-                ('account.type.receivable', '=', True),
-                ('move.company', 'in', self._company_ids),
-                ('move.state', '=', 'posted'),
-                ['OR', [
-                        ('credit', '>', 0),
-                        ('date', '>=', start.from_date),
-                        ('date', '<=', start.to_date),
-                        ], [
-                        ('reconciliation.date', '>=', start.from_date),
-                        ('reconciliation.date', '<=', start.to_date),
-                        ]],
-                ])
-
-    def do_sales(self, action):
-        start = self.start
-        return self._drill_down(action, [
-                ('party', '=', start.party.id),
-                ('company', 'in', self._company_ids),
-                ('sale_date', '>=', start.from_date),
-                ('sale_date', '<=', start.to_date),
-                ])
-
-    def do_invoices(self, action):
-        start = self.start
-        return self._drill_down(action, [
-                ('party', '=', start.party.id),
-                ('type', '=', 'out'),
-                ('company', 'in', self._company_ids),
-                ('invoice_date', '>=', start.from_date),
-                ('invoice_date', '<=', start.to_date),
-                ])
-
-    def do_references(self, action):
-        return self._drill_down(action, [
-                ('party', '=', self.start.party.id),
-                ], {'party': self.start.party.id})
-
-    def do_collection(self, action):
-        start = self.start
-        return self._drill_down(action, [
-                ('party', '=', start.party.id),
-                ('company', 'in', self._company_ids),
-                ('date', '>=', start.from_date),
-                ('date', '<=', start.to_date),
-                ])
-
-    def do_print_(self, action):
-        start = self.start
-        return action, {
-            'id': start.party.id,
-            'ids': [start.party.id],
-            'model': 'party.party',
-            'from_date': start.from_date,
-            'to_date': start.to_date,
-            'companies': self._company_ids,
-            'second_currency': (
-                start.second_currency.id if start.second_currency else None),
-            }
-
-    def transition_pending(self):
-        return 'show'
-
-    transition_received = transition_sales = transition_invoices = \
-        transition_references = transition_collection = transition_pending

@@ -89,6 +89,7 @@ from decimal import Decimal
 from trytond.model.exceptions import AccessError
 from trytond.exceptions import UserError
 from trytond.pool import Pool
+from trytond.pyson import PYSONDecoder
 from trytond.tests.test_tryton import (
     activate_module, drop_db, with_transaction)
 from trytond.transaction import Transaction
@@ -353,6 +354,148 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
                 (Decimal('480.00'), Decimal('360.00')),
                 (Decimal('1000.00'), Decimal('1000.00')),
                 ])
+
+    @with_transaction()
+    def test_status_tab(self):
+        """The rows of the status tab have the figures of get_status, for
+        the customer of the context or every customer of the companies"""
+        pool = Pool()
+        Status = pool.get('customer.status')
+        r = build_ledger()
+        a, b, c, d = r['a'], r['b'], r['c'], r['d']
+        period = D(2025, 1, 1), D(2025, 12, 31)
+        context = {
+            'context_model': 'customer.status.context',
+            'from_date': period[0], 'to_date': period[1],
+            'companies': [a.id, b.id], 'second_currency': r['eur'].id,
+            }
+        with set_company(a):
+            expected = {p.id: Status.get_status(p, [a, b], *period, r['eur'])
+                for p in [c, d]}
+            names = sorted(expected[c.id])
+            # C and D are the only parties with receivable lines in A or B
+            with Transaction().set_context(context, party=None):
+                rows = Status.read(
+                    [s.id for s in Status.search([])], names)
+            self.assertEqual(
+                sorted(row['id'] for row in rows), sorted([c.id, d.id]))
+            for row in rows:
+                for name in names:
+                    with self.subTest(party=row['id'], figure=name):
+                        value = row[name]
+                        if isinstance(value, tuple):  # companies
+                            value = list(value)
+                        self.assertEqual(
+                            value, expected[row['id']].get(name))
+            # the figures of test_figures: balance 6080, 3040 in EUR
+            with Transaction().set_context(context, party=c.id):
+                status, = Status.search([])
+                self.assertEqual(status.party, c)
+                self.assertEqual(status.balance, Decimal('6080.00'))
+                self.assertEqual(status.second_balance, Decimal('3040.00'))
+                self.assertEqual(status.rec_name, c.rec_name)
+
+            # the drill-downs of the tab, as the client evaluates their
+            # domains: the pending bills of C (INV4, INV6, INVB1 as in
+            # test_figures) and the posted invoices of the period (INV2 ..
+            # INV7, CN1 and INVB1, not INV1 of 2024 nor the draft)
+            with Transaction().set_context(context, party=c.id):
+                pending = self._drill_down('act_status_pending', [c.id])
+                invoices = self._drill_down('act_status_invoices', [c.id])
+            self.assertEqual(len(pending), 3)
+            self.assertEqual(
+                {i.id for i in invoices} >= {
+                    r['inv3'].id, r['inv7'].id, r['invb1'].id}, True)
+            self.assertNotIn(r['inv1'], invoices)
+            self.assertTrue(all(i.state != 'draft' for i in invoices))
+
+    def _drill_down(self, xml_id, ids):
+        "Return the records of the relate action xml_id of the status ids"
+        pool = Pool()
+        ActWindow = pool.get('ir.action.act_window')
+        ModelData = pool.get('ir.model.data')
+        action, = ActWindow.browse([
+                ModelData.get_id('customer_status', xml_id)])
+        context = dict(Transaction().context)
+        context.update(active_model='customer.status', active_ids=ids,
+            active_id=ids[0])
+        domain = PYSONDecoder(context).decode(action.pyson_domain)
+        Model = pool.get(action.res_model)
+        return Model.search(domain)
+
+    @with_transaction()
+    def test_snapshot_queue(self):
+        """A new credit limit, a risk override and a new risk rule refresh
+        the snapshots through the queue"""
+        pool = Pool()
+        Queue = pool.get('ir.queue')
+        Snapshot = pool.get('customer.status.snapshot')
+        Limit = pool.get('party.party.credit_limit_amount')
+        Override = pool.get('customer.status.risk.override')
+        Rule = pool.get('customer.status.risk.rule')
+        r = build_ledger()
+        a, c = r['a'], r['c']
+        transaction = Transaction()
+
+        def run_queue():
+            "Run the tasks of the transaction as a worker would"
+            tasks, transaction.tasks[:] = list(transaction.tasks), []
+            # only the refreshes (posting also enqueues invoice printing)
+            tasks = [t for t in Queue.browse(tasks)
+                if t.data['method'] == 'customer_status_refresh']
+            for task in tasks:
+                task.run()
+            return [t.data['method'] for t in tasks]
+
+        with set_company(a):
+            run_queue()  # the posting of the ledger's moves, its limits
+            # The queue refreshes the rolling year ending today (after
+            # 2026-06-30): at A the balance is 4080 - 120 (PAY7 of
+            # 2026-01-05) = 3960 and the limit of 10000 has expired (due
+            # 2026-06-30) so it counts as zero and has no usage
+            snapshot, = Snapshot.search([
+                    ('company', '=', a.id), ('party', '=', c.id)])
+            self.assertEqual(snapshot.balance, Decimal('3960.00'))
+            self.assertEqual(snapshot.credit_limit, Decimal('0.00'))
+            self.assertIsNone(snapshot.limit_usage)
+
+            # a limit of 7920 without due date => 3960 / 7920 = 50 %
+            limit, = Limit.search([
+                    ('party', '=', c.id), ('company', '=', a.id)])
+            Limit.write([limit], {
+                    'credit_limit_amount': Decimal('7920'),
+                    'credit_limit_date': None,
+                    })
+            self.assertEqual(run_queue(), ['customer_status_refresh'])
+            snapshot, = Snapshot.search([
+                    ('company', '=', a.id), ('party', '=', c.id)])
+            self.assertEqual(snapshot.credit_limit, Decimal('7920.00'))
+            self.assertEqual(snapshot.limit_usage, Decimal('50.0'))
+
+            # an override to class D of the customer
+            Override.create([{
+                        'company': a.id, 'party': c.id,
+                        'risk_class': r['classes']['D'].id,
+                        'reason': "Payment plan agreed"}])
+            # the new override and the deactivation of the previous one
+            self.assertEqual(set(run_queue()), {'customer_status_refresh'})
+            snapshot, = Snapshot.search([
+                    ('company', '=', a.id), ('party', '=', c.id)])
+            self.assertEqual(snapshot.risk_class, r['classes']['D'])
+
+            # a rule before the others: usage >= 45 % is class C; C is
+            # overridden, the computed class of C changes from E to C
+            Override.write(Override.search([]), {'active': False})
+            run_queue()
+            Rule.create([{
+                        'sequence': 0, 'risk_class': r['classes']['C'].id,
+                        'criterion': 'limit_usage', 'operator': '>=',
+                        'threshold': Decimal(45)}])
+            self.assertIn('customer_status_refresh', run_queue())
+            snapshot, = Snapshot.search([
+                    ('company', '=', a.id), ('party', '=', c.id)])
+            self.assertEqual(snapshot.computed_risk_class, r['classes']['C'])
+            self.assertEqual(snapshot.risk_class, r['classes']['C'])
 
     @with_transaction()
     def test_bad_input(self):

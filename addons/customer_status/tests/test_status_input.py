@@ -1,9 +1,10 @@
 # This file is part of the customer_status module.
-"""The status wizard refuses any start values a client may send.
+"""The status tab refuses any context values a client may send.
 
-The client sends the values of the start form with the wizard's
-``execute``: nothing guarantees they went through the form.  Each value
-either gives the status or a translated UserError, never a traceback."""
+The client sends the values of the tab's context form
+(``customer.status.context``) in the context of its ``search`` and
+``read``: nothing guarantees they went through the form.  Each value either
+gives the status or a translated UserError, never a traceback."""
 import datetime as dt
 import unittest
 
@@ -27,7 +28,7 @@ BAD_DATES = st.one_of(
 
 
 class StatusInputTestCase(unittest.TestCase):
-    "Test the status wizard against the start values of a hostile client"
+    "Test the status tab against the context values of a hostile client"
 
     @classmethod
     def setUpClass(cls):
@@ -39,9 +40,12 @@ class StatusInputTestCase(unittest.TestCase):
         pool = Pool()
         User = pool.get('res.user')
         Party = pool.get('party.party')
+        ModelData = pool.get('ir.model.data')
         company = create_company()
+        accounting = ModelData.get_id('account', 'group_account')
         user, = User.create([{
                     'login': 'clerk', 'name': "Clerk",
+                    'groups': [('add', [accounting])],
                     'companies': [('add', [company.id])],
                     'company': company.id}])
         with set_company(company):
@@ -50,29 +54,31 @@ class StatusInputTestCase(unittest.TestCase):
         return company, user, party
 
     def _execute(self, user, company, start):
-        "Run the wizard to its status form as user with start values"
-        Wizard = Pool().get('customer.status.open', type='wizard')
+        "Search and read the status as user with the context values start"
+        Status = Pool().get('customer.status')
         transaction = Transaction()
         with transaction.set_user(user.id), transaction.set_context(
-                company=company.id, companies=[company.id]):
-            session_id, _, _ = Wizard.create()
-            return Wizard.execute(session_id, {'start': start}, 'show')
+                company=company.id, companies=[company.id],
+                context_model='customer.status.context'), \
+                transaction.set_context(start):
+            ids = [s.id for s in Status.search([])]
+            return Status.read(ids, ['party', 'balance', 'second_balance'])
 
     @with_transaction()
     def test_reported_values(self):
-        "A from-date of 1000-01-01, no company, no customer are refused"
+        "A from-date of 1000-01-01, no company, an unknown customer: refused"
         company, user, party = self._setup()
         good = {
             'party': party.id, 'companies': [company.id],
             'from_date': dt.date(2025, 1, 1),
             'to_date': dt.date(2025, 12, 31)}
-        result = self._execute(user, company, good)
-        self.assertEqual(result['view']['defaults']['party'], party.id)
+        status, = self._execute(user, company, good)
+        self.assertEqual(status['party'], party.id)
+        self.assertEqual(status['balance'], 0)
         for name, value, message in [
                 ('from_date', dt.date(1000, 1, 1), 'between'),
                 ('to_date', dt.date(9999, 12, 31), 'between'),
                 ('companies', [], 'at least one company'),
-                ('party', None, 'choose a customer'),
                 ('from_date', None, 'between'),
                 ('party', 2 ** 31, 'not valid'),
                 ('party', 10 ** 6, 'does not exist'),
@@ -84,8 +90,8 @@ class StatusInputTestCase(unittest.TestCase):
                     self._execute(user, company, {**good, name: value})
 
     @with_transaction()
-    def test_fuzz_start(self):
-        "Any start values give the status or a UserError"
+    def test_fuzz_context(self):
+        "Any context values give the status or a UserError"
         company, user, party = self._setup()
 
         @settings(
