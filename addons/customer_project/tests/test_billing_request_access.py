@@ -46,6 +46,10 @@ class BillingRequestAccessTestCase(unittest.TestCase):
             project, = Work.create([{
                         'name': "Website", 'type': 'project',
                         'company': company.id,
+                        'children': [('create', [{
+                                        'name': "Design", 'type': 'task',
+                                        'company': company.id,
+                                        }])],
                         }])
             released, draft = Request.create([{
                         'company': company.id, 'project': project.id,
@@ -68,6 +72,29 @@ class BillingRequestAccessTestCase(unittest.TestCase):
                     'original_amount': Decimal(100), 'action': action,
                     } for i, action in enumerate(actions, request.id * 10)])
         return Line.search([('request', '=', request.id)])
+
+    def _milestone(self, project):
+        "Return a milestone of project (as the server, before acting)"
+        pool = Pool()
+        Template = pool.get('product.template')
+        Uom = pool.get('product.uom')
+        Milestone = pool.get('project.billing.milestone')
+        with Transaction().set_user(0), \
+                Transaction().set_context(_check_access=False):
+            template, = Template.create([{
+                        'name': "Design", 'type': 'service',
+                        'default_uom': Uom.search(
+                            [('name', '=', "Unit")])[0].id,
+                        'products': [('create', [{}])],
+                        }])
+            milestone, = Milestone.create([{
+                        'project': project.id,
+                        'work_package': project.children[0].id,
+                        'name': "Design", 'product': template.products[0].id,
+                        'amount': Decimal(500),
+                        'planned_date': dt.date(2026, 1, 1),
+                        }])
+        return milestone
 
     def _release(self, request):
         "Release request as the server does, without billing"
@@ -146,7 +173,8 @@ class BillingRequestAccessTestCase(unittest.TestCase):
             with self.assertRaises(AccessError):
                 Line.create([{
                             'request': draft.id, 'project': project.id,
-                            'kind': 'fee', 'origin': 'project.billing.fee,1',
+                            'kind': 'milestone',
+                            'origin': str(self._milestone(project)),
                             'item_date': dt.date(2026, 1, 1),
                             'quantity': 1, 'unit_price': Decimal(-500),
                             'amount': Decimal(-500), 'action': 'bill',
