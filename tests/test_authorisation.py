@@ -6,7 +6,9 @@ calls for every model of the suite (the models the five modules define)
 ``search`` (read), ``create([])``, ``write([], {})`` and ``delete([])``:
 the server checks the model access before it looks at the records, so
 each call answers whether the user may do it.  It also calls every button
-of those models with no record (the button's groups are checked first),
+of those models and every button the modules add to the models they extend
+(``project.work``, ``party.party`` ...) with no record (the button's groups
+are checked first; every one of them has a group),
 and writes every workflow and audit field that must never be written
 through RPC (``ir.model.field.access``), as each user and as the admin.
 
@@ -17,10 +19,12 @@ must change this table, which the modules' ``doc/design.rst`` describe.
 ``AUTHORISATION_WRITE=1`` rewrites the table from the server's answers
 (review the diff).  A portal user (``web.user``) cannot log in to RPC.
 """
+import glob
 import json
 import os
 import unittest
 import urllib.error
+import xml.etree.ElementTree as ET
 
 from tests import support
 
@@ -49,7 +53,25 @@ PROTECTED = {
     'customer.invoicing.run.item': [
         'state', 'active_source', 'error', 'date', 'group_key'],
     'project.billing.request': ['state'],
+    'project.billing.request.line': [
+        'settled', 'invoice_line', 'origin', 'unit_price', 'project'],
     }
+
+
+def module_buttons():
+    """Return the (model, name) of the buttons the five modules declare,
+    on their own models and on the models they extend"""
+    addons = os.path.join(os.path.dirname(os.path.dirname(
+                os.path.abspath(__file__))), 'addons')
+    buttons = set()
+    for module in MODULES:
+        for path in glob.glob(os.path.join(addons, module, '*.xml')):
+            for record in ET.parse(path).iter('record'):
+                if record.get('model') != 'ir.model.button':
+                    continue
+                values = {f.get('name'): f.text for f in record.iter('field')}
+                buttons.add((values['model'], values['name']))
+    return buttons
 
 
 class AuthorisationMatrixTestCase(unittest.TestCase):
@@ -88,11 +110,11 @@ class AuthorisationMatrixTestCase(unittest.TestCase):
         cls.models = sorted(m['name'] for m in cls.call(
                 'model.ir.model.search_read',
                 [['module', 'in', MODULES]], 0, None, None, ['name'], {}))
-        cls.buttons = sorted(
-            (b['model'], b['name']) for b in cls.call(
-                'model.ir.model.button.search_read',
-                [['model', 'in', cls.models]], 0, None, None,
-                ['model', 'name'], {}))
+        cls.buttons = sorted(module_buttons() | {
+                (b['model'], b['name']) for b in cls.call(
+                    'model.ir.model.button.search_read',
+                    [['model', 'in', cls.models]], 0, None, None,
+                    ['model', 'name'], {})})
 
     @classmethod
     def call(cls, method, *params, session=None):
@@ -162,6 +184,13 @@ class AuthorisationMatrixTestCase(unittest.TestCase):
         for key, value in matrix.items():
             with self.subTest(key=key):
                 self.assertEqual(value, expected.get(key))
+
+    def test_buttons_have_groups(self):
+        "No button of the suite is open to a user without groups"
+        for model, name in self.buttons:
+            with self.subTest(button=f'{model}.{name}'):
+                self.assertFalse(self.attempt(
+                        'none', f'model.{model}.{name}', [], {}))
 
     def test_four_eyes_buttons(self):
         "Only change approvers (and the admin) approve and apply requests"

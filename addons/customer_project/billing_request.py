@@ -181,6 +181,13 @@ class BillingRequest(Workflow, ModelSQL, ModelView):
                     raise AccessError(gettext(
                             'customer_project.msg_request_delete',
                             request=request.rec_name))
+        elif mode == 'write' and external:
+            # only the workflow changes a request out of draft
+            for request in requests:
+                if request.state != 'draft':
+                    raise AccessError(gettext(
+                            'customer_project.msg_request_modify',
+                            request=request.rec_name))
 
     @classmethod
     def copy(cls, requests, default=None):
@@ -924,6 +931,48 @@ class BillingRequestLine(ModelSQL, ModelView):
                     raise AccessError(gettext(
                             'customer_project.msg_request_line_delete',
                             line=line.rec_name))
+        if not external:
+            return
+        if mode == 'create' and lines:
+            raise AccessError(gettext(
+                    'customer_project.msg_request_line_create',
+                    line=lines[0].rec_name))
+        for line in lines:
+            if line.request.state not in cls._modifiable_states(mode):
+                raise AccessError(gettext(
+                        'customer_project.msg_request_line_modify',
+                        line=line.rec_name, request=line.request.rec_name))
+        if mode == 'write':
+            cls._check_client_values(values)
+
+    @staticmethod
+    def _modifiable_states(mode):
+        "Return the request states in which clients may write or delete"
+        return {'draft', 'cancelled'} if mode == 'delete' else {'draft'}
+
+    @classmethod
+    def _server_fields(cls):
+        "Return the names of the fields only the server writes"
+        return {'project', 'kind', 'origin', 'item_date', 'product',
+            'unit_price', 'original_quantity', 'original_amount',
+            'customer_account', 'invoice_line', 'settled'}
+
+    @classmethod
+    def _check_client_values(cls, values):
+        "Refuse the values a client may not write on request lines"
+        pool = Pool()
+        Request = pool.get('project.billing.request')
+        names = sorted(values.keys() & cls._server_fields())
+        if names:
+            raise AccessError(gettext(
+                    'customer_project.msg_request_line_field',
+                    field=cls._fields[names[0]].string))
+        if values.get('request'):
+            request = Request(values['request'])
+            if request.state != 'draft':
+                raise AccessError(gettext(
+                        'customer_project.msg_request_modify',
+                        request=request.rec_name))
 
 
 class InvoiceLine(metaclass=PoolMeta):

@@ -39,3 +39,7 @@ class BillingRequestError(UserError):
 
 class ProjectAPIError(UserError):
     "Raised when a project API call is invalid"
+
+
+class WizardInputError(UserError):
+    "Raised when a wizard receives a value its form can not give"

@@ -22,7 +22,7 @@ from trytond.tools import grouped_slice, sqlite_apply_types
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .common import duration_hours, project_of_work
+from .common import WizardStartMixin, duration_hours, project_of_work
 from .exceptions import (
     ProjectAPIError, ProjectStageError, ProjectValidationError)
 
@@ -932,7 +932,7 @@ class CopyStart(ModelView):
             self.staffing = False
 
 
-class Copy(Wizard):
+class Copy(WizardStartMixin, Wizard):
     __name__ = 'project.work.customer_copy'
 
     start = StateView('project.work.customer_copy.start',
@@ -942,12 +942,20 @@ class Copy(Wizard):
             ])
     copy = StateTransition()
 
-    def default_start(self, fields):
+    def _project(self):
+        "Return the project to copy"
         project = self.record
+        if not project:
+            raise ProjectStageError(gettext(
+                    'customer_project.msg_wizard_no_record'))
         if project.type != 'project':
             raise ProjectStageError(gettext(
                     'customer_project.msg_copy_not_project',
                     work=project.rec_name))
+        return project
+
+    def default_start(self, fields):
+        project = self._project()
         return {
             'project': project.id,
             'name': project.name,
@@ -960,7 +968,7 @@ class Copy(Wizard):
 
     def transition_copy(self):
         copies = self.model.copy_customer_project(
-            self.record, self.start.name, self.start.start_date,
+            self._project(), self.start.name, self.start.start_date,
             work_packages=self.start.work_packages,
             planning=self.start.planning,
             staffing=self.start.staffing,
@@ -978,7 +986,7 @@ class ReopenStart(ModelView):
     reason = fields.Text("Reason", required=True)
 
 
-class Reopen(Wizard):
+class Reopen(WizardStartMixin, Wizard):
     __name__ = 'project.work.customer_reopen'
 
     start = StateView('project.work.customer_reopen.start',

@@ -4,6 +4,7 @@
 import csv
 import datetime
 import io
+import math
 
 from sql import Literal, Window
 from sql.aggregate import Sum
@@ -22,6 +23,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .common import DATE_RANGE, WizardStartMixin, valid_date, valid_id
 from .exceptions import ServiceUnitError, ServiceUnitImportError
 
 
@@ -224,7 +226,8 @@ class ServiceUnit(ModelSQL, ModelView):
                     ('number', 'in', list(project_keys)),
                     ('name', 'in', list(project_keys)),
                     ('id', 'in', [int(k) for k in project_keys
-                            if k.isdigit()]),
+                            if k.isascii() and k.isdigit()
+                            and valid_id(int(k))]),
                     ], order=[('id', 'DESC')]):
             if project.type != 'project':
                 continue
@@ -263,14 +266,20 @@ class ServiceUnit(ModelSQL, ModelView):
             if not isinstance(date, datetime.date):
                 date = datetime.date.fromisoformat(str(date).strip())
         except ValueError:
+            date = None
+        if not isinstance(date, datetime.date):
             raise ServiceUnitError(gettext(
                     'customer_project.msg_service_unit_bad_date',
                     date=row.get('date')))
+        if not valid_date(date):
+            raise ServiceUnitError(gettext(
+                    'customer_project.msg_service_unit_date_range',
+                    date=date, start=DATE_RANGE[0], end=DATE_RANGE[1]))
         try:
             quantity = float(row.get('quantity'))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             quantity = None
-        if quantity is None or quantity < 0:
+        if quantity is None or not math.isfinite(quantity) or quantity < 0:
             raise ServiceUnitError(gettext(
                     'customer_project.msg_service_unit_bad_quantity',
                     quantity=row.get('quantity')))
@@ -319,7 +328,7 @@ class ImportConfirm(ModelView):
     errors = fields.Text("Errors", readonly=True)
 
 
-class Import(Wizard):
+class Import(WizardStartMixin, Wizard):
     "Import service units"
     __name__ = 'project.service.unit.import'
 

@@ -30,6 +30,8 @@ from .user import portal_url
 SESSION_COOKIE = 'css_session'
 CSRF_COOKIE = 'css_csrf'
 LANG_COOKIE = 'css_lang'
+DEVICE_COOKIE = 'css_device'
+DEVICE_MAX_AGE = 365 * 24 * 60 * 60
 # The largest id of the database's integer columns
 MAX_ID = 2 ** 31 - 1
 ERROR_MESSAGES = {
@@ -376,14 +378,19 @@ def login(request, pool):
     if request.method == 'POST':
         login = request.form.get('login', '')[:200]
         password = request.form.get('password', '')[:1000]
+        device = request.cookies.get(DEVICE_COOKIE)
         try:
-            user = WebUser.css_authenticate(login, password)
+            user = WebUser.css_authenticate(login, password, device)
         except RateLimitException:
             user = None
             status = HTTPStatus.TOO_MANY_REQUESTS
             error = _too_many(pool)
         if user and user.css_type:
-            return _logged_in(request, pool, user, '/')
+            response = _logged_in(request, pool, user, '/')
+            # the failures of others for this login do not slow this browser
+            _cookie(response, request, pool, DEVICE_COOKIE,
+                user.css_renew_device(device), max_age=DEVICE_MAX_AGE)
+            return response
         if not error:
             error = gettext('customer_self_service.msg_portal_login_failed')
             status = HTTPStatus.UNAUTHORIZED

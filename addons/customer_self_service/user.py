@@ -14,7 +14,7 @@ from sql.operators import Equal
 
 import trytond.config as config
 from trytond.exceptions import RateLimitException
-from trytond.model import Exclude, ModelView, fields
+from trytond.model import Exclude, Index, ModelSQL, ModelView, fields
 from trytond.modules.web_user.user import _add_params
 from trytond.pool import Pool, PoolMeta
 from trytond.res.user import PASSWORD_HASH
@@ -159,26 +159,37 @@ class User(metaclass=PoolMeta):
         return super().check_password(password, hash_)
 
     @classmethod
-    def css_authenticate(cls, login, password):
+    def css_authenticate(cls, login, password, device_cookie=None):
         """Return the portal user of the login or email and password or None.
         Raise RateLimitException while the login or the client network must
-        wait; unknown logins take the same work (a dummy hash is verified)"""
+        wait; unknown logins take the same work (a dummy hash is verified).
+        The failures of the login count per device: a valid device_cookie
+        of the login (see web.user.device) is not slowed by the failures
+        that came without it"""
         pool = Pool()
         Attempt = pool.get('web.user.authenticate.attempt')
+        Device = pool.get('web.user.device')
         user = cls.css_find(login)
         if user and not user.css_type:
             user = None
         key = cls.css_attempt_key('login', user.email if user else login)
-        cls.css_check_rate(key)
+        device_cookie = Device.get_valid_cookie(key, device_cookie)
+        cls.css_check_rate(key, device_cookie)
         hash_ = user.password_hash if user and user.password_hash else None
         valid, new_hash = super().check_password(
             password or '', hash_ or dummy_hash())
         if user and hash_ and valid:
             if new_hash:
                 cls.write([user], {'password_hash': new_hash})
-            Attempt.remove(key)
+            Attempt.remove(key, device_cookie)
             return user
-        Attempt.add(key)
+        Attempt.add(key, device_cookie)
+
+    def css_renew_device(self, cookie):
+        "Return a new device cookie of the user replacing cookie"
+        Device = Pool().get('web.user.device')
+        return Device.renew(
+            self.css_attempt_key('login', self.email), cookie)
 
     @staticmethod
     def css_attempt_key(kind, login):
@@ -186,9 +197,9 @@ class User(metaclass=PoolMeta):
         return f'css-{kind}:' + (login or '').strip().lower()[:200]
 
     @classmethod
-    def css_check_rate(cls, key):
-        """Raise RateLimitException while the failures of the key or of the
-        client network ask to wait"""
+    def css_check_rate(cls, key, device_cookie=None):
+        """Raise RateLimitException while the failures of the key (from the
+        device) or of the client network ask to wait"""
         pool = Pool()
         Attempt = pool.get('web.user.authenticate.attempt')
         table = Attempt.__table__()
@@ -197,7 +208,8 @@ class User(metaclass=PoolMeta):
         network = str(network) if network else None
         since = Attempt.delay()
         checks = [
-            (table.login == key[:Attempt.login.size],
+            ((table.login == key[:Attempt.login.size])
+                & (table.device_cookie == device_cookie),
                 config.getint('session', 'max_attempt', default=5)),
             (table.ip_network == network, config.getint(
                     'session', 'max_attempt_ip_network', default=300)),
@@ -301,3 +313,48 @@ class User(metaclass=PoolMeta):
                                 css_temporary_hash=cls(
                                     user.id).password_hash)))
             cls.write(*to_write)
+
+
+class UserDevice(ModelSQL):
+    "Portal User Device"
+    # A browser where a portal user logged in (Tryton's res.user.device for
+    # the portal): the failed logins that came without its cookie do not
+    # slow the logins that come with it
+    __name__ = 'web.user.device'
+
+    login = fields.Char("Login", required=True)
+    cookie = fields.Char("Cookie", readonly=True, required=True, strip=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.login, Index.Equality()),
+                (t.cookie, Index.Equality())))
+
+    @classmethod
+    def get_valid_cookie(cls, login, cookie):
+        "Return cookie if it is a device cookie of login, else None"
+        if not cookie or not isinstance(cookie, str):
+            return None
+        devices = cls.search([
+                ('login', '=', login),
+                ('cookie', '=', cookie),
+                ], limit=1)
+        return devices[0].cookie if devices else None
+
+    @classmethod
+    def renew(cls, login, cookie):
+        """Return a new cookie for the device of login with cookie (a new
+        device if it is not one of login)"""
+        new_cookie = token_hex(32)
+        devices = cls.search([
+                ('login', '=', login),
+                ('cookie', '=', cookie or ''),
+                ], limit=1)
+        if devices:
+            cls.write(devices, {'cookie': new_cookie})
+        else:
+            cls.create([{'login': login, 'cookie': new_cookie}])
+        return new_cookie

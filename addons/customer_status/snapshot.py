@@ -12,7 +12,8 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .status import StatusMixin
+from .exceptions import StatusInputError
+from .status import ClientValuesMixin, StatusMixin
 
 SNAPSHOT_FIGURES = [
     'credit_limit', 'credit_limit_date', 'credit_limit_expired',
@@ -189,6 +190,13 @@ class Recalculate(Wizard):
             Button("OK", 'end', 'tryton-ok', default=True),
             ])
 
+    @classmethod
+    def execute(cls, session_id, data, state_name):
+        Start = Pool().get('customer.status.recalculate.start')
+        if isinstance(data, dict) and state_name != cls.end_state:
+            Start.check_client_values(data.get('start', {}))
+        return super().execute(session_id, data, state_name)
+
     def default_start(self, fields):
         context = Transaction().context
         values = {'all_customers': True}
@@ -203,10 +211,18 @@ class Recalculate(Wizard):
         pool = Pool()
         Snapshot = pool.get('customer.status.snapshot')
         Status = pool.get('customer.status')
-        companies = list(self.start.companies)
-        Status.check_companies(companies)
+        companies = list(self.start.companies or [])
         parties = None if self.start.all_customers else list(
-            self.start.parties)
+            self.start.parties or [])
+        if not companies:
+            raise StatusInputError(gettext(
+                    'customer_status.msg_recalculate_companies_required'))
+        if parties is not None and not parties:
+            raise StatusInputError(gettext(
+                    'customer_status.msg_recalculate_parties_required'))
+        Status.check_records(pool.get('company.company'), companies)
+        Status.check_records(pool.get('party.party'), parties or [])
+        Status.check_companies(companies)
         with without_check_access():
             count = Snapshot.refresh(parties, companies=companies)
         self.done.message = gettext(
@@ -218,7 +234,7 @@ class Recalculate(Wizard):
         return {'message': self.done.message}
 
 
-class RecalculateStart(ModelView):
+class RecalculateStart(ClientValuesMixin, ModelView):
     __name__ = 'customer.status.recalculate.start'
 
     all_customers = fields.Boolean("All Customers")

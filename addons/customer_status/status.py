@@ -156,7 +156,25 @@ class StatusMixin:
     risk_overridden = fields.Boolean("Risk Overridden", readonly=True)
 
 
-class CustomerStatusContext(ModelView):
+class ClientValuesMixin:
+    "Check the types of the values a client sends for a form"
+    __slots__ = ()
+
+    @classmethod
+    def check_client_values(cls, values):
+        "Check the types of the start values a client sent"
+        if not isinstance(values, dict):
+            values = {None: values}
+        for name, value in values.items():
+            field = cls._fields.get(name)
+            if name != 'id' and (
+                    field is None or not _valid_value(field, value)):
+                raise StatusInputError(gettext(
+                        'customer_status.msg_status_value_invalid',
+                        field=name))
+
+
+class CustomerStatusContext(ClientValuesMixin, ModelView):
     "Customer, period, companies and currency of the customer status"
     __name__ = 'customer.status.context'
 
@@ -205,17 +223,6 @@ class CustomerStatusContext(ModelView):
     @classmethod
     def default_second_currency(cls):
         return None
-
-    @classmethod
-    def check_client_values(cls, values):
-        "Check the types of the values a client sent"
-        for name, value in values.items():
-            field = cls._fields.get(name)
-            if name != 'id' and (
-                    field is None or not _valid_value(field, value)):
-                raise StatusInputError(gettext(
-                        'customer_status.msg_status_value_invalid',
-                        field=name))
 
     @classmethod
     def get_context_values(cls):
@@ -379,12 +386,16 @@ class CustomerStatus(ModelSQL, ModelView):
                 ('company.company', companies),
                 ('currency.currency', [second_currency] * bool(
                         second_currency))]:
-            Model = pool.get(name)
-            ids = {r.id for r in records}
-            if ids and len(Model.search([('id', 'in', list(ids))])) < len(ids):
-                raise StatusInputError(gettext(
-                        'customer_status.msg_status_record_missing',
-                        model=Model.__names__()['model']))
+            cls.check_records(pool.get(name), records)
+
+    @classmethod
+    def check_records(cls, Model, records):
+        "Raise unless the user sees each of records of Model"
+        ids = {r.id for r in records}
+        if ids and len(Model.search([('id', 'in', list(ids))])) < len(ids):
+            raise StatusInputError(gettext(
+                    'customer_status.msg_status_record_missing',
+                    model=Model.__names__()['model']))
 
     @classmethod
     def check_period(cls, from_date, to_date):

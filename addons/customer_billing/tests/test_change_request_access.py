@@ -32,9 +32,10 @@ class ChangeRequestAccessTestCase(unittest.TestCase):
         company = create_company()
         approver_group = Data.get_id(
             'customer_billing', 'group_party_change_approver')
+        clerk_group = Data.get_id('customer_billing', 'group_billing_admin')
         users = {}
         for login, groups in [
-                ('clerk', []),
+                ('clerk', [clerk_group]),
                 ('approver', [approver_group]),
                 ('approver2', [approver_group])]:
             users[login], = User.create([{

@@ -131,7 +131,8 @@ class CustomerSelfServiceSecurityTestCase(
         # Every test starts without failed attempts nor sessions
         with Transaction().start(DB_NAME, 0) as transaction:
             pool = Pool()
-            for name in ['web.user.authenticate.attempt', 'web.user.session']:
+            for name in ['web.user.authenticate.attempt', 'web.user.session',
+                    'web.user.device']:
                 Model = pool.get(name)
                 Model.delete(Model.search([]))
             transaction.commit()
@@ -313,6 +314,49 @@ class CustomerSelfServiceSecurityTestCase(
         self.backdate_attempts(600)
         self.assertEqual(self.login(client, 'alpha').status_code,
             HTTPStatus.SEE_OTHER)
+
+    def test_login_device_cookie(self):
+        "An attacker's failures for a login do not slow its owner's browser"
+        def device_cookie(response):
+            cookie, = [c for c in response.headers.getlist('Set-Cookie')
+                if c.startswith('css_device=')]
+            self.assertIn('HttpOnly', cookie)
+            return (re.match(r'css_device=([0-9a-f]{64});', cookie).group(1),
+                re.search(r'Path=([^;]+)', cookie).group(1))
+        victim = self.client()
+        response = self.login(victim, 'alpha')
+        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        first, path = device_cookie(response)
+        # the attacker fails from another browser (max_attempt free ones)
+        attacker = self.client()
+        statuses = [self.login(attacker, 'alpha', 'wrong').status_code
+            for _ in range(6)]
+        self.assertEqual(statuses,
+            [HTTPStatus.UNAUTHORIZED] * 5 + [HTTPStatus.TOO_MANY_REQUESTS])
+        self.assertEqual(self.login(attacker, 'alpha').status_code,
+            HTTPStatus.TOO_MANY_REQUESTS)
+        # the victim's browser logs in at once and gets a new cookie
+        response = self.login(victim, 'alpha')
+        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        second, _ = device_cookie(response)
+        self.assertNotEqual(second, first)
+        # the replaced cookie and a forged one are no device of alpha
+        for cookie in [first, '0' * 64]:
+            replay = self.client()
+            replay.set_cookie('css_device', cookie, path=path)
+            with self.subTest(cookie=cookie):
+                self.assertEqual(self.login(replay, 'alpha').status_code,
+                    HTTPStatus.TOO_MANY_REQUESTS)
+        # alpha's cookie does not exempt another login
+        for _ in range(6):
+            self.login(attacker, 'beta', 'wrong')
+        self.assertEqual(self.login(victim, 'beta').status_code,
+            HTTPStatus.TOO_MANY_REQUESTS)
+        # the failures that come with the cookie slow that browser down
+        statuses = [self.login(victim, 'alpha', 'wrong').status_code
+            for _ in range(6)]
+        self.assertEqual(statuses,
+            [HTTPStatus.UNAUTHORIZED] * 5 + [HTTPStatus.TOO_MANY_REQUESTS])
 
     def test_login_timing_path(self):
         "An unknown login verifies a hash like a known one"
