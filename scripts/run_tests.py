@@ -294,6 +294,7 @@ POSTGRESQL_UNITS = (
     'trytond.modules.customer_self_service.tests.test_routes.',
     'scenario_customer_status.rst', 'scenario_invoicing_run',
     'scenario_customer_billing.rst', 'scenario_customer_project.rst',
+    'tests.test_upgrade',
     )
 
 # Tests run only when their variable is 1: Tryton's own scenarios and unit
