@@ -113,8 +113,8 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
     duration = fields.Function(
         fields.TimeDelta("Duration"), 'get_duration')
     totals = fields.Function(fields.Text("Totals"), 'get_totals')
-    history = fields.Function(fields.One2Many(
-            'ir.model.log', None, "History",
+    history = fields.Function(fields.Many2Many(
+            'ir.model.log', None, None, "State History",
             help="The state transitions of the run."),
         'get_history')
 
@@ -1366,6 +1366,10 @@ class RunItem(Workflow, ModelSQL, ModelView):
                 })
 
     @classmethod
+    def default_state(cls):
+        return 'pending'
+
+    @classmethod
     def get_source_models(cls):
         pool = Pool()
         Run = pool.get('customer.invoicing.run')
@@ -1509,10 +1513,12 @@ class RunItem(Workflow, ModelSQL, ModelView):
         if units:
             cls.release_units(pairs)
         if pairs:
-            cls.cancel([i for i, _ in pairs], {
+            # read together, whatever instances pairs holds
+            items = cls.browse([i.id for i, _ in pairs])
+            cls.cancel(items, {
                     i.id: gettext('customer_invoicing_run.msg_item_released',
                         source=i.rec_name, invoice=invoice)
-                    for i, invoice in pairs})
+                    for i, (_, invoice) in zip(items, pairs)})
 
     @classmethod
     @Workflow.transition('done')

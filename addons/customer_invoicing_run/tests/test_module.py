@@ -45,7 +45,8 @@ class CustomerInvoicingRunTestCase(CompanyTestMixin, ModuleTestCase):
         unit, = Uom.search([('name', '=', 'Unit')])
         template, = Template.create([{
                     'name': "Service", 'type': 'service', 'salable': True,
-                    'default_uom': unit.id, 'list_price': Decimal(10),
+                    'default_uom': unit.id, 'sale_uom': unit.id,
+                    'list_price': Decimal(10),
                     'products': [('create', [{}])]}])
         source, = ManualItem.create([{
                     'customer_account': account.id, 'party': party.id,
