@@ -298,18 +298,18 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
         self.chat_post(msg_id, **values)
 
     @classmethod
-    def check_modification(cls, mode, runs, values=None, external=False):
+    def check_modification(cls, mode, records, values=None, external=False):
         pool = Pool()
         Item = pool.get('customer.invoicing.run.item')
         super().check_modification(
-            mode, runs, values=values, external=external)
+            mode, records, values=values, external=external)
         if mode == 'delete':
-            for run in runs:
+            for run in records:
                 if run.state not in {'draft', 'cancelled'}:
                     raise RunAccessError(gettext(
                             'customer_invoicing_run.msg_run_delete_not_draft',
                             run=run.rec_name))
-            for sub_runs in grouped_slice(runs, 1000):
+            for sub_runs in grouped_slice(records, 1000):
                 billed = Item.search([
                         ('run', 'in', [r.id for r in sub_runs]),
                         ('state', '=', 'done'),
@@ -1443,15 +1443,15 @@ class RunItem(Workflow, ModelSQL, ModelView):
             'invoice_party', 'date', 'currency', 'group_key'}
 
     @classmethod
-    def check_modification(cls, mode, items, values=None, external=False):
+    def check_modification(cls, mode, records, values=None, external=False):
         super().check_modification(
-            mode, items, values=values, external=external)
+            mode, records, values=values, external=external)
         if mode == 'delete' or (mode == 'write'
                 and values.keys() & cls._get_billing_fields()):
             msg_id = ('customer_invoicing_run.msg_item_billed_delete'
                 if mode == 'delete'
                 else 'customer_invoicing_run.msg_item_billed_write')
-            for item in items:
+            for item in records:
                 if item.state == 'done':
                     raise ItemAccessError(gettext(msg_id, item=item.rec_name))
 
