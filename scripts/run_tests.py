@@ -299,6 +299,7 @@ POSTGRESQL_UNITS = (
     'scenario_customer_status.rst', 'scenario_invoicing_run',
     'scenario_customer_billing.rst', 'scenario_customer_project.rst',
     'tests.test_authorisation',
+    'tests.test_upgrade',
     )
 
 # Tests run only when their variable is 1: Tryton's own scenarios and unit

@@ -17,6 +17,10 @@ class ItemError(UserError):
     "An item of an invoicing run cannot be billed"
 
 
+class ItemAccessError(AccessError):
+    "Forbidden change on a billed item of an invoicing run"
+
+
 class ManualItemAccessError(AccessError):
     "Forbidden change on a billed manual item"
 

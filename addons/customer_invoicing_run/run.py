@@ -17,15 +17,17 @@ from trytond import backend
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
-    Check, Index, ModelSQL, ModelView, Unique, Workflow, fields)
+    ChatMixin, Check, Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.customer_billing.upgrade import post_text_column
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, TransactionError
 
 from .exceptions import (
-    ItemError, ManualItemAccessError, RunAccessError, RunError)
+    ItemAccessError, ItemError, ManualItemAccessError, RunAccessError,
+    RunError)
 from .invoice import batch_taxes
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ def _database_errors():
         backend.DatabaseTimeoutError)
 
 
-class Run(Workflow, ModelSQL, ModelView):
+class Run(Workflow, ModelSQL, ModelView, ChatMixin):
     "Customer Invoicing Run"
     __name__ = 'customer.invoicing.run'
     _rec_name = 'reference'
@@ -111,7 +113,10 @@ class Run(Workflow, ModelSQL, ModelView):
     duration = fields.Function(
         fields.TimeDelta("Duration"), 'get_duration')
     totals = fields.Function(fields.Text("Totals"), 'get_totals')
-    run_log = fields.Text("Log", readonly=True)
+    history = fields.Function(fields.Many2Many(
+            'ir.model.log', None, None, "State History",
+            help="The state transitions of the run."),
+        'get_history')
 
     @classmethod
     def __setup__(cls):
@@ -156,6 +161,12 @@ class Run(Workflow, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # the text log of the runs made before the chat
+        post_text_column(cls, module, 'run_log')
 
     @classmethod
     def default_company(cls):
@@ -271,26 +282,49 @@ class Run(Workflow, ModelSQL, ModelView):
                     currency.code, untaxed, tax, total))
         return '\n'.join(lines)
 
+    @classmethod
+    def get_history(cls, runs, name):
+        pool = Pool()
+        Log = pool.get('ir.model.log')
+        history = {r.id: [] for r in runs}
+        for sub_runs in grouped_slice(runs, 1000):
+            for log in Log.search([
+                        ('resource', 'in', [str(r) for r in sub_runs]),
+                        ('event', '=', 'transition'),
+                        ], order=[('create_date', 'ASC'), ('id', 'ASC')]):
+                history[log.resource.id].append(log.id)
+        return history
+
     def _log(self, msg_id, **values):
-        "Append a translated line to the run log"
-        values.setdefault(
-            'date', dt.datetime.now().replace(microsecond=0).isoformat(' '))
-        line = gettext(msg_id, **values)
-        self.run_log = '\n'.join(filter(None, [self.run_log, line]))
+        "Post the message msg_id with values on the chat of the run"
+        self.chat_post(msg_id, **values)
 
     @classmethod
-    def delete(cls, runs):
-        for run in runs:
-            if run.state not in {'draft', 'cancelled'}:
-                raise RunAccessError(gettext(
-                        'customer_invoicing_run.msg_run_delete_not_draft',
-                        run=run.rec_name))
-        super().delete(runs)
+    def check_modification(cls, mode, records, values=None, external=False):
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode == 'delete':
+            for run in records:
+                if run.state not in {'draft', 'cancelled'}:
+                    raise RunAccessError(gettext(
+                            'customer_invoicing_run.msg_run_delete_not_draft',
+                            run=run.rec_name))
+            for sub_runs in grouped_slice(records, 1000):
+                billed = Item.search([
+                        ('run', 'in', [r.id for r in sub_runs]),
+                        ('state', '=', 'done'),
+                        ], limit=1)
+                if billed:
+                    raise RunAccessError(gettext(
+                            'customer_invoicing_run.msg_run_delete_billed',
+                            run=billed[0].run.rec_name))
 
     @classmethod
     def copy(cls, runs, default=None):
         default = default.copy() if default is not None else {}
-        for name in ['items', 'previews', 'invoices', 'run_log', 'start_time',
+        for name in ['items', 'previews', 'invoices', 'start_time',
                 'end_time']:
             default.setdefault(name, None)
         return super().copy(runs, default=default)
@@ -651,16 +685,29 @@ class Run(Workflow, ModelSQL, ModelView):
             return
         items = run._claim_items(cls._batch_size())
         if items:
+            item_ids = list(map(int, items))
             try:
                 run._process_items(items)
             except _transient_errors():
                 raise
             except Exception as exception:
-                run._process_groups_apart(list(map(int, items)), exception)
+                run._process_groups_apart(item_ids, exception)
+            run._post_batch(item_ids)
         if run._has_pending():
             cls.__queue__.process_batch([run])
         else:
             cls.__queue__.finish([run])
+
+    def _post_batch(self, item_ids):
+        "Post on the chat what the batch of item_ids billed"
+        pool = Pool()
+        Item = pool.get('customer.invoicing.run.item')
+        states = defaultdict(int)
+        for item in Item.browse(item_ids):
+            states[item.state] += 1
+        self._log('customer_invoicing_run.msg_log_batch',
+            count=len(item_ids), done=states['done'],
+            failed=states['failed'])
 
     def _process_groups_apart(self, item_ids, exception):
         """Roll back the batch which failed with exception, then bill its
@@ -714,14 +761,9 @@ class Run(Workflow, ModelSQL, ModelView):
             return
         error = gettext('customer_invoicing_run.msg_item_group_failed',
             error=getattr(exception, 'message', None) or str(exception))
-        Item.write(items, {
-                'state': 'failed',
-                'active_source': None,
-                'error': error,
-                })
+        Item.fail(items, {i.id: error for i in items})
         self._log('customer_invoicing_run.msg_log_group_failed',
             count=len(items), error=error)
-        self.save()
 
     def _claim_items(self, size, ids=None):
         """Return up to size pending items of the run (among ids), locked
@@ -822,22 +864,11 @@ class Run(Workflow, ModelSQL, ModelView):
                         for t in getattr(l, 'taxes', None) or []}):
                 Invoice.update_taxes(
                     Invoice.browse(list({l.invoice.id for _, l in lines})))
-            Item.write([i for i, _ in lines], {'state': 'done'})
+            Item.bill([i for i, _ in lines])
         if skipped:
-            Item.write(skipped, {
-                    'state': 'skipped',
-                    'active_source': None,
-                    })
-        to_write = []
-        for error, error_items in groupby(
-                sorted(failed, key=lambda f: f[1]), key=lambda f: f[1]):
-            to_write.extend(([i for i, _ in error_items], {
-                        'state': 'failed',
-                        'active_source': None,
-                        'error': error,
-                        }))
-        if to_write:
-            Item.write(*to_write)
+            Item.skip(skipped)
+        if failed:
+            Item.fail([i for i, _ in failed], {i.id: e for i, e in failed})
 
     def _apply_billing_rules(self, item, line, pending):
         """Apply the headquarter, third-party and originating-customer rules
@@ -1005,8 +1036,10 @@ class Run(Workflow, ModelSQL, ModelView):
                 channels[run._get_channel(invoice)].append(invoice)
             for channel, channel_invoices in channels.items():
                 sent = getattr(run, '_send_%s' % channel)(channel_invoices)
-                run._log('customer_invoicing_run.msg_log_output',
-                    channel=channel, count=sent)
+                # None: the channel logged what it did itself
+                if sent is not None:
+                    run._log('customer_invoicing_run.msg_log_output',
+                        channel=channel, count=sent)
             Invoice.write(invoices, {'invoicing_sent': True})
         cls.save(runs)
 
@@ -1045,8 +1078,9 @@ class Run(Workflow, ModelSQL, ModelView):
 
     def _send_email(self, invoices):
         """Queue the email of each invoice to its billing contact (an email
-        delivery of customer_billing, sent after commit) and return 0: the
-        invoices count as sent when their delivery is"""
+        delivery of customer_billing, sent after commit) and return None:
+        it logs how many it queued, and the invoices count as sent when
+        their delivery is"""
         pool = Pool()
         Delivery = pool.get('customer.email.delivery')
         queued = 0
@@ -1067,7 +1101,7 @@ class Run(Workflow, ModelSQL, ModelView):
         if queued:
             self._log('customer_invoicing_run.msg_log_output_queued',
                 channel='email', count=queued)
-        return 0
+        return None
 
     def _send_ubl(self, invoices):
         "Store the UBL e-invoice of each invoice as attachment"
@@ -1134,13 +1168,10 @@ class Run(Workflow, ModelSQL, ModelView):
     def cancel(cls, runs):
         pool = Pool()
         Item = pool.get('customer.invoicing.run.item')
-        Item.write(Item.search([
+        Item.cancel(Item.search([
                     ('run', 'in', [r.id for r in runs]),
                     ('state', '=', 'pending'),
-                    ]), {
-                'state': 'cancelled',
-                'active_source': None,
-                })
+                    ]))
 
     @classmethod
     @ModelView.button
@@ -1261,7 +1292,7 @@ class RunProfile(ModelSQL):
         ondelete='CASCADE')
 
 
-class RunItem(ModelSQL, ModelView):
+class RunItem(Workflow, ModelSQL, ModelView):
     "Customer Invoicing Run Item"
     __name__ = 'customer.invoicing.run.item'
 
@@ -1328,12 +1359,25 @@ class RunItem(ModelSQL, ModelView):
                 Index(t, (t.source, Index.Equality())),
                 })
         cls._order = [('run', 'DESC'), ('group_key', 'ASC'), ('id', 'ASC')]
+        cls._transitions |= {
+            ('pending', 'done'),
+            ('pending', 'skipped'),
+            ('pending', 'failed'),
+            ('pending', 'cancelled'),
+            ('failed', 'pending'),
+            ('failed', 'cancelled'),
+            ('done', 'cancelled'),
+            }
         cls._buttons.update({
                 'retry_button': {
                     'invisible': Eval('state') != 'failed',
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def default_state(cls):
+        return 'pending'
 
     @classmethod
     def get_source_models(cls):
@@ -1402,6 +1446,25 @@ class RunItem(ModelSQL, ModelView):
         pending and billed items, for source ('model,id') dated date"""
         return source
 
+    @classmethod
+    def _get_billing_fields(cls):
+        "Return the names of the fields a billed item never changes"
+        return {'run', 'company', 'source', 'party', 'customer_account',
+            'invoice_party', 'date', 'currency', 'group_key'}
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode == 'delete' or (mode == 'write'
+                and values.keys() & cls._get_billing_fields()):
+            msg_id = ('customer_invoicing_run.msg_item_billed_delete'
+                if mode == 'delete'
+                else 'customer_invoicing_run.msg_item_billed_write')
+            for item in records:
+                if item.state == 'done':
+                    raise ItemAccessError(gettext(msg_id, item=item.rec_name))
+
     def get_rec_name(self, name):
         return self.source.rec_name if self.source else str(self.id)
 
@@ -1424,10 +1487,9 @@ class RunItem(ModelSQL, ModelView):
             if item.state == 'pending' and not item.source:
                 gone.append(item)
         if gone:
-            cls.write(gone, {'state': 'failed', 'active_source': None,
-                    'error': gettext(
-                        'customer_invoicing_run.msg_item_source_gone',
-                        item=str(gone[0].id))})
+            error = gettext('customer_invoicing_run.msg_item_source_gone',
+                item=str(gone[0].id))
+            cls.fail(gone, {i.id: error for i in gone})
 
     @classmethod
     def claim_units(cls, items):
@@ -1446,20 +1508,13 @@ class RunItem(ModelSQL, ModelView):
             billed = getattr(cls, '_billed_elsewhere_%s' % source_key, None)
             if billed:
                 elsewhere.update(billed(source_items))
-        to_write = []
-        for item, invoice in elsewhere.items():
-            item.state = 'cancelled'
-            to_write.extend(([item], {
-                        'state': 'cancelled',
-                        'active_source': None,
-                        'error': invoice if isinstance(invoice, str)
-                        else gettext(
-                            'customer_invoicing_run.msg_item_billed_by',
-                            source=item.rec_name,
-                            invoice=invoice.rec_name),
-                        }))
-        if to_write:
-            cls.write(*to_write)
+        if elsewhere:
+            cls.cancel(list(elsewhere), {
+                    i.id: invoice if isinstance(invoice, str)
+                    else gettext(
+                        'customer_invoicing_run.msg_item_billed_by',
+                        source=i.rec_name, invoice=invoice.rec_name)
+                    for i, invoice in elsewhere.items()})
 
     @classmethod
     def release(cls, pairs, units=True):
@@ -1467,14 +1522,56 @@ class RunItem(ModelSQL, ModelView):
         invoice is cancelled or deleted: their units can be billed again"""
         if units:
             cls.release_units(pairs)
+        if pairs:
+            # read together, whatever instances pairs holds
+            items = cls.browse([i.id for i, _ in pairs])
+            cls.cancel(items, {
+                    i.id: gettext('customer_invoicing_run.msg_item_released',
+                        source=i.rec_name, invoice=invoice)
+                    for i, (_, invoice) in zip(items, pairs)})
+
+    @classmethod
+    @Workflow.transition('done')
+    def bill(cls, items):
+        "Mark the items whose invoice line is saved as billed"
+        pass
+
+    @classmethod
+    @Workflow.transition('skipped')
+    def skip(cls, items):
+        "Mark the pending items with nothing to bill"
+        cls.write(items, {'active_source': None})
+
+    @classmethod
+    @Workflow.transition('failed')
+    def fail(cls, items, errors):
+        "Mark the pending items failed with errors (text per item id)"
+        cls._free(items, errors)
+
+    @classmethod
+    @Workflow.transition('cancelled')
+    def cancel(cls, items, errors=None):
+        """Cancel the pending or failed items, and the billed items whose
+        invoice is cancelled, with errors (text per item id)"""
+        cls._free(items, errors or {})
+
+    @classmethod
+    @Workflow.transition('pending')
+    def reset(cls, items):
+        "Put the retried failed items back to pending"
+        pass
+
+    @classmethod
+    def _free(cls, items, errors):
+        "Free the sources of items and record errors (text per item id)"
+        key = errors.get
         to_write = []
-        for item, invoice in pairs:
-            to_write.extend(([item], {
-                        'state': 'cancelled',
+        for error, error_items in groupby(
+                sorted(items, key=lambda i: (key(i.id) or '', i.id)),
+                key=lambda i: key(i.id)):
+            to_write.extend((list(error_items), {
                         'active_source': None,
-                        'error': gettext(
-                            'customer_invoicing_run.msg_item_released',
-                            source=item.rec_name, invoice=invoice),
+                        'error': error,
                         }))
         if to_write:
             cls.write(*to_write)
@@ -1553,7 +1650,7 @@ class RunItem(ModelSQL, ModelView):
         for item in items:
             if item.state == 'failed':
                 by_run[item.run].append(item)
-        to_write = []
+        to_write, to_pending, to_cancel = [], [], {}
         claimed = {}  # the sources put back to pending by this call
         for run, run_items in by_run.items():
             candidates = [{
@@ -1582,23 +1679,25 @@ class RunItem(ModelSQL, ModelView):
                     claimed.setdefault(active_source, run)
                 if active_source in taken:
                     # billed (or pending) in another run since it failed
-                    to_write.extend(([item], {
-                                'state': 'cancelled',
-                                'error': gettext('customer_invoicing_run'
-                                    '.msg_item_billed_elsewhere',
-                                    source=item.rec_name,
-                                    run=taken[active_source].rec_name),
-                                }))
+                    to_cancel[item.id] = gettext(
+                        'customer_invoicing_run.msg_item_billed_elsewhere',
+                        source=item.rec_name,
+                        run=taken[active_source].rec_name)
                     continue
                 to_write.extend(([item], {
-                            'state': values['state'],
                             'error': values['error'],
                             'invoice_party': values['invoice_party'],
                             'group_key': values['group_key'],
                             'active_source': active_source,
                             }))
+                if values['state'] == 'pending':
+                    to_pending.append(item)
+        if to_cancel:
+            cls.cancel(cls.browse(list(to_cancel)), to_cancel)
         if to_write:
             cls.write(*to_write)
+        if to_pending:
+            cls.reset(to_pending)
 
     @classmethod
     def _active_elsewhere(cls, active_sources):

@@ -15,6 +15,7 @@ from trytond.i18n import gettext, ngettext
 from trytond.model import ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.customer_billing.upgrade import post_text_column
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
 from trytond.rpc import RPC
@@ -248,6 +249,8 @@ class Work(Workflow, metaclass=PoolMeta):
         super().__register__(module)
         if upgrade:
             cls._upgrade_stage()
+        # the reopening reasons of an earlier version
+        post_text_column(cls, module, 'stage_log')
 
     @classmethod
     def _upgrade_stage(cls):

@@ -6,6 +6,8 @@ import unittest
 
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
+from trytond.modules.customer_billing.tests.tools import (
+    check_text_column_posted)
 from trytond.modules.customer_project.common import (
     next_period, period_end, period_start)
 from trytond.modules.customer_project.exceptions import ProjectStageError
@@ -52,6 +54,20 @@ class CustomerProjectTestCase(CompanyTestMixin, ModuleTestCase):
             with self.assertRaises(ProjectStageError):
                 Work.prepare_contract([project])
             self.assertEqual(stages(), ['completed', 'planning'])
+
+    @with_transaction()
+    def test_stage_log_upgrade(self):
+        "The stage log text of an earlier version becomes one chat post"
+        pool = Pool()
+        Work = pool.get('project.work')
+        company = create_company()
+        with set_company(company):
+            project, = Work.create([{
+                        'name': "Project", 'type': 'project',
+                        'company': company.id,
+                        }])
+        check_text_column_posted(self, project, self.module, 'stage_log',
+            "2025-03-31 10:00:00 Administrator: Late credit note\n")
 
 
     @with_transaction()
