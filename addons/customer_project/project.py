@@ -590,7 +590,7 @@ class Work(Workflow, metaclass=PoolMeta):
             cursor.execute(*query)
             result.update((r[0], list(r[1:])) for r in cursor)
             query = milestone.select(
-                milestone.project, Sum(milestone.amount),
+                milestone.project, Sum(milestone.amount).as_('amount'),
                 where=in_(milestone.project, sub_ids),
                 group_by=milestone.project)
             if backend.name == 'sqlite':
