@@ -288,9 +288,11 @@ class CustomerBillingTestCase(CompanyTestMixin, ModuleTestCase):
             # the origins offered are the models a request comes from
             self.assertIn(('party.party', 'Party'), Request.get_origins())
             self.assertNotIn('ir.model', dict(Request.get_origins()))
-            # submitted by root (the system): no user, the origin says who
-            request = Request.propose_modification(
-                party, {'city': 'Namur'}, origin=party)
+            # submitted by root (user 0: the system, e.g. the portal): no
+            # user, the origin says who
+            with Transaction().set_user(0):
+                request = Request.propose_modification(
+                    party, {'city': 'Namur'}, origin=party)
             self.assertIsNone(request.submitted_by)
             self.assertEqual(request.submitter, "ACME")
             self.assertIn('City: Liège', request.current.splitlines())
