@@ -17,6 +17,8 @@ from trytond.transaction import Transaction
 class CustomerInvoicingRunTestCase(CompanyTestMixin, ModuleTestCase):
     "Test Customer Invoicing Run module"
     module = 'customer_invoicing_run'
+    # the views and records of the optional sources are checked too
+    extras = ['sale_subscription', 'customer_project']
 
     def _run(self):
         Run = Pool().get('customer.invoicing.run')
