@@ -13,10 +13,11 @@ from email.utils import getaddresses
 import trytond.config as config
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.sendmail import send_message
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,15 @@ class EmailDelivery(Workflow, ModelSQL, ModelView):
         return '%s: %s' % (self.address, self.email.subject or '')
 
     @classmethod
+    def create(cls, vlist):
+        # a delivery is made by the server (queue_message), never by a client
+        # (ir.email's access, which reads follow, lets any user create)
+        if Transaction().check_access:
+            raise AccessError(gettext(
+                    'ir.msg_access_rule_error', **cls.__names__()))
+        return super().create(vlist)
+
+    @classmethod
     def queue_message(cls, message, resource, max_attempts=None):
         """Store the message as an email of the resource with one queued
         delivery per recipient, sent by a queue task after commit;
@@ -178,7 +188,8 @@ class EmailDelivery(Workflow, ModelSQL, ModelView):
             values['max_attempts'] = max_attempts
         record.customer_deliveries = [
             cls(address=a, **values) for a in addresses]
-        record.save()
+        with without_check_access():
+            record.save()
         return list(record.customer_deliveries)
 
     @staticmethod
