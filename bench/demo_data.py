@@ -322,7 +322,11 @@ class DemoData:
     def create_self_service(self):
         from proteus import Model
         Type = Model.get('customer.self_service.type')
-        type_ = Type(name="Full Service", code='full')
+        # the emails of the type the module ships
+        shipped, = Type.find([], limit=1)
+        type_ = Type(name="Full Service", code='full',
+            credentials_template=shipped.credentials_template,
+            welcome_template=shipped.welcome_template)
         for name in Type._fields:
             if name.startswith('portal_') and (
                     Type._fields[name]['type'] == 'boolean'):
