@@ -8,6 +8,7 @@ from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
+from trytond.transaction import Transaction
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 
 
@@ -121,13 +122,17 @@ class CustomerSelfServiceTestCase(CompanyTestMixin, ModuleTestCase):
                         'login': 'cust', 'party': party.id}])
             Party.write([party], {'css_user': user.id})
             self.assertIn('web.user', dict(Request.get_origins()))
-            # the portal proposes as root for the party of its user
-            request = Request.propose_modification(party, {'city': 'Namur'})
+            # the portal proposes as root (user 0) for the party of its user
+            with Transaction().set_user(0):
+                request = Request.propose_modification(
+                    party, {'city': 'Namur'})
             self.assertEqual(request.origin, user)
             self.assertIsNone(request.submitted_by)
             self.assertEqual(request.submitter, user.rec_name)
             # no portal user: no origin is made up
-            request = Request.propose_modification(other, {'city': 'Namur'})
+            with Transaction().set_user(0):
+                request = Request.propose_modification(
+                    other, {'city': 'Namur'})
             self.assertIsNone(request.origin)
             self.assertIsNone(request.submitter)
 
