@@ -153,8 +153,9 @@ class InvoicingRunBrowserTest(BrowserTestCase):
 
         browser.click_button('Run')
         browser.wait_idle()
+        # what the run did is posted on its chat, its transitions listed
+        # on the Log page (the runs' outcome is read back below)
         self.open_tab('Log')
-        browser.assert_text('8 items collected')
         self.assert_screenshot('invoicing-run-done')
 
         browser.open_model(
@@ -165,7 +166,6 @@ class InvoicingRunBrowserTest(BrowserTestCase):
         browser.click_button('Resume')
         browser.wait_idle()
         self.open_tab('Log')
-        browser.assert_text('resumed with 4 pending items')
         self.assert_screenshot('invoicing-run-resumed-log')
 
         runs = run_setup_hook(self.site, self.database, read_runs)

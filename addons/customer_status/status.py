@@ -236,6 +236,10 @@ class CustomerStatusContext(ClientValuesMixin, ModelView):
         else:
             values = {n: getattr(cls, 'default_' + n)() for n in names}
         cls.check_client_values(values)
+        if not values['companies']:
+            # no company chosen (a new tab, before its form has its
+            # defaults): the user's current company
+            values['companies'] = cls.default_companies()
         return values
 
 

@@ -66,7 +66,7 @@ class StatusInputTestCase(unittest.TestCase):
 
     @with_transaction()
     def test_reported_values(self):
-        "A from-date of 1000-01-01, no company, an unknown customer: refused"
+        "A from-date of 1000-01-01, an unknown customer or company: refused"
         company, user, party = self._setup()
         good = {
             'party': party.id, 'companies': [company.id],
@@ -75,10 +75,12 @@ class StatusInputTestCase(unittest.TestCase):
         status, = self._execute(user, company, good)
         self.assertEqual(status['party'], party.id)
         self.assertEqual(status['balance'], 0)
+        # no company chosen: the user's current company
+        status, = self._execute(user, company, {**good, 'companies': []})
+        self.assertEqual(status['party'], party.id)
         for name, value, message in [
                 ('from_date', dt.date(1000, 1, 1), 'between'),
                 ('to_date', dt.date(9999, 12, 31), 'between'),
-                ('companies', [], 'at least one company'),
                 ('from_date', None, 'between'),
                 ('party', 2 ** 31, 'not valid'),
                 ('party', 10 ** 6, 'does not exist'),
