@@ -120,16 +120,18 @@ class CustomerStatusBrowserTest(BrowserTestCase):
         path = browser.screenshot('customer-status-tab')
         self.assertGreater(os.path.getsize(path), 10_000)
 
-        row = browser._until(
-            lambda: [td for td in browser._visible(
-                    '#tabcontent .tab-pane.active td')
-                if td.text.strip() == CUSTOMER],
-            10, "no row of the customer")[0]
-        row.click()
+        def customer_cell():
+            return browser._until(
+                lambda: [td for td in browser._visible(
+                        '#tabcontent .tab-pane.active td')
+                    if td.text.strip() == CUSTOMER],
+                10, "no row of the customer")[0]
+        customer_cell().click()
         browser.wait_idle()
         status_tab = browser._active_tab_id()
         from selenium.webdriver.common.action_chains import ActionChains
-        ActionChains(browser.driver).double_click(row).perform()
+        # the list draws its rows again once one is selected: find it anew
+        ActionChains(browser.driver).double_click(customer_cell()).perform()
         browser.wait_idle()
         browser.wait_text('Credit Limits')
         browser.assert_text('Limit Usage (%)')
