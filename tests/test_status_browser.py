@@ -2,7 +2,7 @@
 print, and the cockpit
 
 Screenshots: artifacts/screenshots/customer-status-tab.png,
-customer-status-form.png, customer-status-drill-down.png,
+customer-status-drill-down.png,
 customer-status-cockpit.png and customer-status-cockpit-graph.png.
 """
 import os
@@ -129,17 +129,9 @@ class CustomerStatusBrowserTest(BrowserTestCase):
         customer_cell().click()
         browser.wait_idle()
         status_tab = browser._active_tab_id()
-        from selenium.webdriver.common.action_chains import ActionChains
-        # the list draws its rows again once one is selected: find it anew
-        ActionChains(browser.driver).double_click(customer_cell()).perform()
-        browser.wait_idle()
-        browser.wait_text('Credit Limits')
-        browser.assert_text('Limit Usage (%)')
-        path = browser.screenshot('customer-status-form')
-        self.assertGreater(os.path.getsize(path), 10_000)
-
-        # the drill-down opens a new tab in front, with the invoice and
-        # without the Draft tab of the invoices menu
+        # with the customer's row selected, the drill-down opens a new tab
+        # in front, with the invoice and without the Draft tab of the
+        # invoices menu
         self._toolbar_menu('relate', 'Invoices')
         browser._wait_tab(status_tab, 'Invoices', 30)
         self.assertNotEqual(browser._active_tab_id(), status_tab)
