@@ -181,7 +181,8 @@ class WizardFuzzTestCase(unittest.TestCase):
         with Transaction().set_user(1), \
                 Transaction().set_context(context):
             statuses = Status.search([])
-            return Status.read([s.id for s in statuses])
+            return Status.read([s.id for s in statuses],
+                ['party', 'balance', 'second_balance'])
 
     @with_transaction()
     def test_status(self):
