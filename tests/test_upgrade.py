@@ -73,6 +73,11 @@ def populate(database, config_files):
     sale.click('quote')
     sale.click('confirm')
     sale.reload()
+    if sale.state == 'confirmed':
+        # with queue workers configured (the PostgreSQL site) the queue
+        # processes a confirmed sale: process it here
+        sale.click('process')
+        sale.reload()
     sale_invoice, = sale.invoices
     sale_invoice.invoice_date = fiscalyear.start_date
     sale_invoice.click('post')
