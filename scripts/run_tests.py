@@ -264,6 +264,50 @@ def lock_db_cache(directory):
         module.backup_db_cache = backup_db_cache
 
 
+def share_activations():
+    """One activation per module set, whoever asks for it.
+
+    Tryton names a DB_CACHE entry after the module list as given
+    (``activate_module``: ``'-'.join(modules)``, unsorted, so
+    ``['a', 'b']`` and ``['b', 'a']`` are two activations) and, for the
+    scenarios' ``tools.activate_modules``, after the sorted list plus the
+    setup functions (``a-b--create_company``), which it builds from an empty
+    database.  Here both sort the set, and a scenario whose setup entry is
+    missing starts from the module set's own entry (restored, or activated
+    once and kept) and only runs its setups: the module tests, the
+    scenarios with any setup and ``support.Site`` (see its build_cached)
+    then share one activation of each set per backend."""
+    from trytond.tests import test_tryton, tools
+    stock_module = test_tryton.activate_module
+
+    def activate_module(modules, lang='en'):
+        if isinstance(modules, str):
+            modules = [modules]
+        return stock_module(sorted(set(modules)), lang=lang)
+
+    def activate_modules(modules, *setup):
+        if isinstance(modules, str):
+            modules = [modules]
+        modules = sorted(set(modules))
+        cache_name = '-'.join(modules)
+        if setup_name := '|'.join(tools._func_name(f) for f in setup):
+            cache_name += f'--{setup_name}'
+        if tools.restore_db_cache(cache_name):
+            return tools._get_config()
+        if test_tryton.db_exist(test_tryton.DB_NAME):
+            test_tryton.drop_db()
+        # the module set's own entry (restored or built and kept), then
+        # the setups on top
+        activate_module(modules)
+        config = tools._get_config()
+        for func in setup:
+            func(config=config)
+        tools.backup_db_cache(cache_name)
+        return config
+    test_tryton.activate_module = activate_module
+    tools.activate_modules = activate_modules
+
+
 # scheduled runs
 
 def list_units(modules, cross, pattern, generic):
@@ -562,10 +606,22 @@ def profile(directory):
     print('\n'.join(lines))
 
 
+def tryton_cache(modules):
+    """Child of a unit (support.Site.from_tryton_cache): make sure Tryton's
+    DB_CACHE has an entry for modules, activating them if needed."""
+    if os.environ.get('TEST_LOCK_DIR'):
+        lock_db_cache(os.environ['TEST_LOCK_DIR'])
+    share_activations()
+    from trytond.tests import test_tryton
+    test_tryton.activate_module(modules)
+    test_tryton.drop_db()
+
+
 def run_unit(args):
     "Child of a scheduled run: the tests of one unit of one file."
     if os.environ.get('TEST_LOCK_DIR'):
         lock_db_cache(os.environ['TEST_LOCK_DIR'])
+    share_activations()
     suite = unittest.TestSuite()
     try:
         tests = generic_filter(
@@ -615,6 +671,7 @@ def main():
     parser.add_argument('--logs', help="scheduled run: a log per unit here")
     parser.add_argument('--profile', metavar='LOGS',
         help="print the time tables of a scheduled run's logs")
+    parser.add_argument('--tryton-cache', help=argparse.SUPPRESS)
     parser.add_argument('--unit', help=argparse.SUPPRESS)
     parser.add_argument('--file', help=argparse.SUPPRESS)
     parser.add_argument('--generic', default='all', help=argparse.SUPPRESS)
@@ -632,6 +689,8 @@ def main():
         parser.error(f"no such module: {', '.join(sorted(unknown))}")
     mode = ('skip' if args.skip_generic else 'together'
         if args.generic_together else 'only' if args.only_generic else 'all')
+    if args.tryton_cache:
+        return tryton_cache(args.tryton_cache.split(','))
     if args.jobs:
         args.backends = args.backends.split(',')
         args.generic = {'sqlite': mode, 'postgresql': args.pg_generic}

@@ -284,6 +284,31 @@ def _cache_lock(what):
         yield
 
 
+def _tryton_cache_name(modules):
+    """Tryton's DB_CACHE entry of a module set, as the test runner's
+    children name it (``share_activations``: the sorted set joined by '-',
+    hashed by ``test_tryton._db_cache_file``; PostgreSQL templates carry the
+    run's prefix, see ``patch_template_names``): a file on SQLite, a
+    template database name on PostgreSQL."""
+    cache = os.environ.get('DB_CACHE', '')
+    digest = hashlib.shake_128(
+        '-'.join(sorted(set(modules))).encode()).hexdigest(20)
+    if cache.startswith('postgresql://'):
+        return f"{os.environ.get('TEST_DB_PREFIX') or 'test'}-{digest}"
+    return os.path.join(cache, f'{digest}-sqlite.dump')
+
+
+@contextlib.contextmanager
+def _tryton_cache_lock(backend, modules):
+    "The lock the runner's children take per DB_CACHE entry (lock_db_cache)."
+    name = '-'.join(sorted(set(modules)))
+    key = hashlib.sha1(f'{backend}:{name}'.encode()).hexdigest()
+    with open(os.path.join(os.environ['TEST_LOCK_DIR'], key + '.lock'),
+            'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 class Site:
     """Databases of one URI and the config files the processes read.
 
@@ -405,6 +430,61 @@ class Site:
                 self.drop(name)
                 raise
 
+    def from_tryton_cache(self, name, modules):
+        """In a child of scripts/run_tests.py: create database name from
+        Tryton's DB_CACHE entry of modules (the one the module tests and
+        scenarios of the same set use; activated first, by a child process
+        under the runner's lock, when missing), then set the admin password
+        and mark the configuration wizard done.  False outside the runner
+        or when the run's database server is not this site's."""
+        cache = os.environ.get('DB_CACHE')
+        if not cache or not os.environ.get('TEST_LOCK_DIR'):
+            return False
+        if self.postgresql != cache.startswith('postgresql://') or (
+                self.postgresql and urlsplit(self.uri).netloc != urlsplit(
+                    os.environ.get('TRYTOND_DATABASE_URI', '')).netloc):
+            return False
+        backend = 'postgresql' if self.postgresql else 'sqlite'
+        entry = _tryton_cache_name(modules)
+        for attempt in range(2):
+            with _tryton_cache_lock(backend, modules):
+                if self.postgresql:
+                    found = pg_tool.exists(self.uri, entry)
+                    if found:
+                        self.copy(entry, name)
+                else:
+                    found = os.path.exists(entry)
+                    if found:
+                        self.import_sqlite(entry, name)
+            if found:
+                break
+            if attempt:
+                return False
+            # activate the set into Tryton's cache (lock taken there)
+            env = dict(os.environ)
+            if self.postgresql:
+                env['DB_NAME'] = f"{env.get('DB_NAME', 'test')}_tc"
+            else:
+                env['DB_NAME'] = ':memory:'
+            run([PYTHON, os.path.join(ROOT, 'scripts', 'run_tests.py'),
+                    '--tryton-cache', ','.join(sorted(set(modules)))],
+                env=env, timeout=1800, what='module activation')
+        run_python(self, name, (
+            'from trytond.pool import Pool\n'
+            'from trytond.transaction import Transaction\n'
+            'Pool.start()\n'
+            'pool = Pool(DATABASE)\n'
+            'pool.init()\n'
+            'with Transaction().start(DATABASE, 0) as transaction:\n'
+            '    User = pool.get("res.user")\n'
+            '    admin, = User.search([("login", "=", "admin")])\n'
+            '    admin.password = open(ARGS[0]).read().splitlines()[0]\n'
+            '    admin.save()\n'
+            '    Item = pool.get("ir.module.config_wizard.item")\n'
+            '    Item.write(Item.search([]), {"state": "done"})\n'
+            '    transaction.commit()\n'), self.passfile)
+        return True
+
     def finish_config_wizard(self, name):
         "Mark the module configuration wizard done: sao would open it."
         run_python(self, name, (
@@ -440,7 +520,8 @@ class Site:
             if self.exists(template):
                 self.copy(template, name)
                 return True
-            self.build(name, modules)
+            if not self.from_tryton_cache(name, modules):
+                self.build(name, modules)
             # drop the stale caches of this module set, keep this one
             for old in pg_tool.names_with_prefix(self.uri, prefix):
                 self.drop(old)
@@ -455,7 +536,8 @@ class Site:
         if os.path.exists(cached):
             self.import_sqlite(cached, name)
             return True
-        self.build(name, modules)
+        if not self.from_tryton_cache(name, modules):
+            self.build(name, modules)
         tmp = f'{cached}.{os.getpid()}.tmp'
         shutil.copyfile(self.sqlite_file(name), tmp)
         os.replace(tmp, cached)
