@@ -23,7 +23,10 @@ import uuid
 
 from tests import support
 
-MODULES = ['customer_invoicing_run']
+# the module set of the billing-path tests and the invoicing-run scenarios,
+# so that one activation serves them all (the run bills no project or
+# subscription here)
+MODULES = ['customer_invoicing_run', 'customer_project', 'sale_subscription']
 SALES = 240
 
 SETUP = r'''
