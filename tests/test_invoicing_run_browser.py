@@ -118,7 +118,10 @@ def read_runs(config):
 
 
 class InvoicingRunBrowserTest(BrowserTestCase):
-    modules = ['customer_invoicing_run']
+    # the module set of the invoicing-run module tests and scenarios: one
+    # activation serves them all
+    modules = ['customer_invoicing_run', 'customer_project',
+        'sale_subscription']
     setup_hook = create_runs
 
     def assert_screenshot(self, name, size=10_000):
