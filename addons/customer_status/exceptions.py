@@ -37,3 +37,7 @@ class CreditExposureWarning(UserWarning):
 
 class CreditOverrideError(UserError):
     pass
+
+
+class GroupLimitError(ValidationError):
+    pass

@@ -45,14 +45,19 @@ class Party(metaclass=PoolMeta):
             'account.invoice', 'account.invoice.line']
 
     def credit_exceeded(self, amount, company):
-        "Return the exposure and the limit when amount would exceed it"
-        limit = self.get_multivalue('credit_limit_amount', company=company.id)
-        if limit is None or amount <= 0:
+        """Return the exposure with amount and the limit of the first party
+        whose limit amount would exceed (the party, then its group)"""
+        if amount <= 0:
             return None
-        with Transaction().set_context(company=company.id):
-            exposure = self.__class__(self.id).credit_amount
-        if exposure + amount > limit:
-            return exposure + amount, limit
+        for party in self._credit_limit_parties(company):
+            limit = party.get_multivalue(
+                'credit_limit_amount', company=company.id)
+            if limit is None:
+                continue
+            with Transaction().set_context(company=company.id):
+                exposure = self.__class__(party.id).credit_amount
+            if exposure + amount > limit:
+                return exposure + amount, limit, party
 
 
 class Sale(metaclass=PoolMeta):
@@ -84,7 +89,7 @@ class Sale(metaclass=PoolMeta):
             and not self.credit_override_by)
 
     def _credit_exceeded(self):
-        "Return the exposure with the sale and the limit when over the limit"
+        "Return the exposure with the sale, the limit and its party if over"
         party = self.invoice_party or self.party
         return party.credit_exceeded(self.credit_limit_amount, self.company)
 
@@ -103,12 +108,11 @@ class Sale(metaclass=PoolMeta):
                 continue
             name = Warning.format('customer_status_credit_quote', [sale])
             if Warning.check(name):
-                exposure, limit = exceeded
+                exposure, limit, party = exceeded
                 currency = sale.company.currency
                 raise CreditExposureWarning(name, gettext(
                         'customer_status.msg_sale_credit_exposure',
-                        sale=sale.rec_name,
-                        party=(sale.invoice_party or sale.party).rec_name,
+                        sale=sale.rec_name, party=party.rec_name,
                         exposure=lang.currency(exposure, currency),
                         limit=lang.currency(limit, currency)))
 

@@ -33,7 +33,8 @@ MONETARY_FIGURES = [
     'balance', 'overdue', 'largest_purchase', 'highest_balance',
     'revenue', 'previous_revenue', 'billed_through',
     'exposure_moves', 'exposure_sales', 'exposure_invoices', 'exposure',
-    'exposure_available',
+    'exposure_available', 'group_credit_limit', 'group_exposure',
+    'group_exposure_available',
     ]
 
 
@@ -165,6 +166,20 @@ class StatusMixin:
     exposure_available = Monetary(
         "Available Credit", currency='currency', digits='currency',
         readonly=True, help="Credit limit minus the exposure.")
+    group_headquarter = fields.Many2One(
+        'party.party', "Group Headquarter", readonly=True,
+        help="The headquarter whose group credit limit covers the customer, "
+        "when customer_billing is activated.")
+    group_credit_limit = Monetary(
+        "Group Credit Limit", currency='currency', digits='currency',
+        readonly=True)
+    group_exposure = Monetary(
+        "Group Exposure", currency='currency', digits='currency',
+        readonly=True,
+        help="The exposure of the headquarter and all its branches.")
+    group_exposure_available = Monetary(
+        "Available Group Credit", currency='currency', digits='currency',
+        readonly=True)
     limit_usage = fields.Numeric(
         "Limit Usage (%)", digits=(16, 1), readonly=True,
         help="Balance against the credit limit.")
@@ -564,6 +579,9 @@ class CustomerStatus(ModelSQL, ModelView):
             'revenue': Decimal(0),
             'previous_revenue': Decimal(0),
             'billed_through': None,
+            'group_headquarter': None,
+            'group_credit_limit': None,
+            'group_exposure': None,
             'exposure_moves': Decimal(0),
             'exposure_sales': Decimal(0),
             'exposure_invoices': Decimal(0),
@@ -618,7 +636,9 @@ class CustomerStatus(ModelSQL, ModelView):
             tables[k] for k in ['line', 'move', 'account', 'reconciliation'])
         amount = line.debit - line.credit
         open_ = (line.reconciliation == Null) | (rec.date > to_date)
-        overdue = open_ & (Coalesce(line.maturity_date, move.date) < to_date)
+        overdue = open_ & (
+            (Coalesce(line.maturity_date, move.date) < to_date)
+            | line.id.in_(cls._applied_to_overdue_query(to_date)))
         dated = (line.debit > 0) & (line.maturity_date != Null)
         delay = days_between(
             Case((open_, to_date), else_=rec.date), line.maturity_date)
@@ -655,6 +675,25 @@ class CustomerStatus(ModelSQL, ModelView):
             if longest is not None:
                 values['longest_delay'] = max(
                     values['longest_delay'] or 0, int(round(longest)))
+
+    @classmethod
+    def _applied_to_overdue_query(cls, to_date):
+        """Return the query of the lines applied (payment lines) to an
+        invoice with a receivable line due before to_date: a credit note or
+        a payment reduces the overdue from its date, whatever its maturity"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        InvoicePayment = pool.get('account.invoice-account.move.line')
+        MoveLine = pool.get('account.move.line')
+        payment = InvoicePayment.__table__()
+        invoice = Invoice.__table__()
+        line = MoveLine.__table__()
+        return (payment
+            .join(invoice, condition=payment.invoice == invoice.id)
+            .join(line, condition=(line.move == invoice.move)
+                & (line.account == invoice.account))
+            .select(payment.line,
+                where=line.maturity_date < to_date))
 
     @classmethod
     def _figures_highest_balance(
@@ -848,7 +887,8 @@ class CustomerStatus(ModelSQL, ModelView):
         for name in ['balance', 'overdue', 'highest_balance',
                 'largest_purchase', 'revenue', 'previous_revenue',
                 'credit_limit', 'secondary_credit_limit', 'billed_through',
-                'exposure_moves', 'exposure_sales', 'exposure_invoices']:
+                'exposure_moves', 'exposure_sales', 'exposure_invoices',
+                'group_credit_limit', 'group_exposure']:
             if values.get(name) is not None:
                 values[name] = round_(Decimal(values[name]))
         weight = values.pop('delay_amount')
@@ -866,7 +906,12 @@ class CustomerStatus(ModelSQL, ModelView):
         values['exposure_available'] = (
             values['credit_limit'] - values['exposure']
             if values['credit_limit'] is not None else None)
-        values['overdue'] = max(values['overdue'], Decimal(0))
+        values['group_exposure_available'] = (
+            values['group_credit_limit'] - values['group_exposure']
+            if values['group_credit_limit'] is not None else None)
+        # never more than what is owed
+        values['overdue'] = max(
+            min(values['overdue'], balance), Decimal(0))
         values['overdue_ratio'] = cls._percent(values['overdue'], balance)
         values['limit_usage'] = cls._percent(balance, values['credit_limit'])
         previous = values['previous_revenue']
@@ -885,7 +930,13 @@ class CustomerStatus(ModelSQL, ModelView):
     def get_exposures(cls, party_ids, company, date):
         """Return {party id: exposure} in company at date: the credit amount
         that the credit limit checks"""
-        factors = {company.id: Decimal(1)}
+        values = cls._exposure_values(
+            party_ids, {company.id: Decimal(1)}, date)
+        return {i: company.currency.round(v) for i, v in values.items()}
+
+    @classmethod
+    def _exposure_values(cls, party_ids, factors, date):
+        "Return {party id: exposure} (not rounded) of the companies"
         result = {}
         for sub_ids in grouped_slice(party_ids, cls._batch_size):
             sub_ids = list(sub_ids)
@@ -893,8 +944,7 @@ class CustomerStatus(ModelSQL, ModelView):
             for method in ['_figures_lines', '_figures_exposure']:
                 getattr(cls, method)(raw, sub_ids, factors, date, date)
             for party_id, values in raw.items():
-                result[party_id] = company.currency.round(
-                    cls._exposure(values))
+                result[party_id] = cls._exposure(values)
         return result
 
     @classmethod

@@ -618,6 +618,73 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
                     })
 
     @with_transaction()
+    def test_overdue_applied(self):
+        """A credit note applied to an overdue invoice reduces the overdue
+        from its date whatever its maturity; overdue never exceeds the
+        balance; the report shows the second-currency amounts and leaves an
+        absent limit empty
+
+        Company A (USD), customer C without credit limit:
+          INV1  2025-01-01 due 2025-01-31   +1000
+          INV2  2025-03-01 due 2025-04-30   +500 (not due at 03-31)
+          CN    2025-02-15 due 2025-05-15   -400 credit note, added to INV1's
+                                                 payment lines
+          PAY   2025-03-10                  -100 payment added to INV1
+        at 2025-02-10: balance 1000, overdue 1000 (CN not yet there)
+        at 2025-02-20: balance 600, overdue 1000 - 400 = 600 (before, the CN
+          due 05-15 was left out: 1000, more than owed)
+        at 2025-03-31: balance 1000 + 500 - 400 - 100 = 1000, overdue
+          1000 - 400 - 100 = 500 (INV2 not due; before: 900)
+        Second currency EUR at 0.5: balance 500, overdue 250."""
+        pool = Pool()
+        Status = pool.get('customer.status')
+        Party = pool.get('party.party')
+        Invoice = pool.get('account.invoice')
+        Report = pool.get('customer_status.report', type='report')
+        usd = create_currency('USD')
+        add_currency_rate(usd, 1)
+        eur = create_currency('EUR')
+        add_currency_rate(eur, Decimal('0.5'))
+        company = create_company('A', currency=usd)
+        with set_company(company):
+            create_chart(company)
+            create_fiscalyears(company, [2025])
+            c, = Party.create([{
+                        'name': 'C', 'addresses': [('create', [{}])]}])
+            inv1 = create_invoice(
+                company, c, D(2025, 1, 1), D(2025, 1, 31), 1000)
+            # in date order (the invoice sequence)
+            cn = create_invoice(
+                company, c, D(2025, 2, 15), D(2025, 5, 15), -400)
+            create_invoice(company, c, D(2025, 3, 1), D(2025, 4, 30), 500)
+            pay = create_move(company, c, D(2025, 3, 10), -100)
+            Invoice.add_payment_lines({inv1: [invoice_line(cn), pay]})
+            for date, balance, overdue in [
+                    (D(2025, 2, 10), 1000, 1000),
+                    (D(2025, 2, 20), 600, 600),
+                    (D(2025, 3, 31), 1000, 500),
+                    ]:
+                with self.subTest(date=date):
+                    values = Status.get_status(
+                        c, [company], D(2025, 1, 1), date)
+                    self.assertEqual(values['balance'], Decimal(balance))
+                    self.assertEqual(values['overdue'], Decimal(overdue))
+
+            data = {
+                'companies': [company.id], 'from_date': D(2025, 1, 1),
+                'to_date': D(2025, 3, 31), 'second_currency': eur.id}
+            with Transaction().set_context(active_model='party.party'):
+                context = Report.get_context([c], {}, data)
+            amounts = context['amounts']
+            self.assertEqual(
+                amounts(c.id, 'balance', None), 'USD1,000.00 / EUR500.00')
+            self.assertEqual(
+                amounts(c.id, 'overdue', None), 'USD500.00 / EUR250.00')
+            # no limit: empty, not USD0.00
+            self.assertEqual(amounts(c.id, 'credit_limit', None), '')
+            self.assertEqual(amounts(c.id, 'exposure_available', None), '')
+
+    @with_transaction()
     def test_bad_input(self):
         "Bad input raises a clear error"
         pool = Pool()
