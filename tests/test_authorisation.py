@@ -49,6 +49,7 @@ PROTECTED = {
         'state', 'submitted_by', 'approved_by', 'applied_date', 'before',
         'after', 'origin'],
     'customer.protest': ['state', 'withdrawal_date'],
+    'sale.sale': ['credit_override_by', 'credit_override_date'],
     'customer.invoicing.run': ['state'],
     'customer.invoicing.run.item': [
         'state', 'active_source', 'error', 'date', 'group_key'],

@@ -1,5 +1,5 @@
 # This file is part of the customer_status module.
-from trytond.exceptions import UserError
+from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import AccessError, ValidationError
 
 
@@ -28,4 +28,16 @@ class ProtestError(ValidationError):
 
 
 class OverrideError(ValidationError):
+    pass
+
+
+class CreditExposureWarning(UserWarning):
+    "Raised when a quotation would bring the exposure over the limit"
+
+
+class CreditOverrideError(UserError):
+    pass
+
+
+class GroupLimitError(ValidationError):
     pass

@@ -8,6 +8,7 @@ from trytond.modules.party.exceptions import EraseError
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
+from .exceptions import GroupLimitError
 from .snapshot import _queue_refresh
 
 
@@ -21,6 +22,10 @@ class Party(metaclass=PoolMeta):
     secondary_credit_limit_amount = fields.MultiValue(Monetary(
             "Secondary Credit Limit", currency='currency',
             digits='currency'))
+    credit_limit_group = fields.MultiValue(fields.Boolean(
+            "Group Credit Limit",
+            help="The credit limit covers the exposure of the headquarter "
+            "and all its branches."))
     salesperson = fields.Many2One(
         'company.employee', "Salesperson", ondelete='SET NULL')
     customer_references = fields.One2Many(
@@ -34,7 +39,8 @@ class Party(metaclass=PoolMeta):
     @classmethod
     def multivalue_model(cls, field):
         pool = Pool()
-        if field in {'credit_limit_date', 'secondary_credit_limit_amount'}:
+        if field in {'credit_limit_date', 'secondary_credit_limit_amount',
+                'credit_limit_group'}:
             return pool.get('party.party.credit_limit_amount')
         return super().multivalue_model(field)
 
@@ -66,6 +72,14 @@ class Party(metaclass=PoolMeta):
         positive = (operator == '=') == bool(value)
         return [('id', 'not in' if positive else 'in', query)]
 
+    def customer_status_headquarter(self):
+        "Tell if the party heads a group of branches (customer_billing)"
+        return False
+
+    def _credit_limit_parties(self, company):
+        "Return the parties whose credit limit a sale of the party checks"
+        return [self]
+
     @classmethod
     def customer_status_refresh(cls, parties, companies=None):
         "Refresh the status snapshots of the parties (queue entry point)"
@@ -83,6 +97,28 @@ class PartyCreditLimitAmount(metaclass=PoolMeta):
     credit_limit_date = fields.Date("Credit Limit Due Date")
     secondary_credit_limit_amount = Monetary(
         "Secondary Credit Limit", currency='currency', digits='currency')
+    credit_limit_group = fields.Boolean("Group Credit Limit")
+
+    @classmethod
+    def default_credit_limit_group(cls):
+        return False
+
+    @classmethod
+    def validate_fields(cls, limits, field_names):
+        super().validate_fields(limits, field_names)
+        if field_names is None or {'credit_limit_group', 'party'} & set(
+                field_names):
+            cls.check_group_limit(limits)
+
+    @classmethod
+    def check_group_limit(cls, limits):
+        "A group limit is only for a headquarter"
+        for limit in limits:
+            if (limit.credit_limit_group
+                    and not limit.party.customer_status_headquarter()):
+                raise GroupLimitError(gettext(
+                        'customer_status.msg_group_limit_not_headquarter',
+                        party=limit.party.rec_name))
 
     @classmethod
     def on_modification(cls, mode, limits, field_names=None):
@@ -107,6 +143,7 @@ class Replace(metaclass=PoolMeta):
             ('customer.status.risk.override', 'party'),
             ('customer.status.risk.history', 'party'),
             ('customer.status.snapshot', 'party'),
+            ('customer.status.snapshot', 'group_headquarter'),
             ]
 
     def transition_replace(self):

@@ -45,9 +45,29 @@ class StatusReport(Report):
                 for r in records])
         context['records'] = parties
         context['companies'] = companies
-        context['statuses'] = {
-            p.id: Status(**Status.get_status(
-                    p, companies, values['from_date'], values['to_date'],
-                    second_currency))
+        figures = {
+            p.id: Status.get_status(
+                p, companies, values['from_date'], values['to_date'],
+                second_currency)
             for p in parties}
+        context['statuses'] = {i: Status(**v) for i, v in figures.items()}
+
+        def amounts(party_id, name, lang):
+            return cls.format_amounts(figures[party_id], name, lang)
+        context['amounts'] = amounts
         return context
+
+    @classmethod
+    def format_amounts(cls, values, name, lang):
+        """Return the amount of the figure name and, with a second currency,
+        its amount in it, as the tab shows them; empty when absent"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        amounts = []
+        for prefix, currency in [
+                ('', 'currency'), ('second_', 'second_currency')]:
+            value = values.get(prefix + name)
+            if value is not None and values.get(currency):
+                amounts.append(cls.format_currency(
+                        value, lang, Currency(values[currency])))
+        return ' / '.join(amounts)

@@ -23,7 +23,11 @@ SNAPSHOT_FIGURES = [
     'largest_purchase_invoice', 'highest_balance', 'highest_balance_date',
     'first_purchase_date', 'first_purchase_invoice', 'last_purchase_date',
     'last_purchase_invoice', 'longest_delay', 'average_delay', 'revenue',
-    'previous_revenue', 'billed_through', 'trend', 'overdue_ratio',
+    'previous_revenue', 'billed_through', 'exposure_moves', 'exposure_sales',
+    'exposure_invoices', 'exposure', 'exposure_available',
+    'group_headquarter', 'group_credit_limit', 'group_exposure',
+    'group_exposure_available', 'trend',
+    'overdue_ratio',
     'limit_usage',
     'returned_checks', 'last_returned_check_date', 'protests',
     'last_protest_date', 'risk_class', 'computed_risk_class',
@@ -63,6 +67,10 @@ class Snapshot(StatusMixin, ModelSQL, ModelView):
                 'customer_status.msg_snapshot_unique'),
             ]
         cls._order = [('balance', 'DESC NULLS LAST'), ('id', 'ASC')]
+        # the party's multivalues (its limits) are those of the company
+        cls.group_headquarter.context = {'company': Eval('company', -1)}
+        cls.group_headquarter.depends = (
+            set(cls.group_headquarter.depends) | {'company'})
 
     def get_age(self, name):
         "The time since the computation, in whole seconds (as read)"

@@ -9,6 +9,7 @@ from sql import Literal, Null, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Function, RowNumber
+from sql.operators import Concat, Like
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -31,6 +32,9 @@ MONETARY_FIGURES = [
     'secondary_credit_limit', 'secondary_credit_limit_available',
     'balance', 'overdue', 'largest_purchase', 'highest_balance',
     'revenue', 'previous_revenue', 'billed_through',
+    'exposure_moves', 'exposure_sales', 'exposure_invoices', 'exposure',
+    'exposure_available', 'group_credit_limit', 'group_exposure',
+    'group_exposure_available',
     ]
 
 
@@ -141,6 +145,41 @@ class StatusMixin:
     overdue_ratio = fields.Numeric(
         "Overdue Ratio (%)", digits=(16, 1), readonly=True,
         help="Overdue part of the balance.")
+    exposure_moves = Monetary(
+        "Moves Not Posted", currency='currency', digits='currency',
+        readonly=True,
+        help="Receivable amount of the moves not yet posted.")
+    exposure_sales = Monetary(
+        "Sales Not Invoiced", currency='currency', digits='currency',
+        readonly=True,
+        help="Untaxed amount not yet invoiced (posted) of the confirmed "
+        "and processing sales.")
+    exposure_invoices = Monetary(
+        "Invoices Not Posted", currency='currency', digits='currency',
+        readonly=True,
+        help="Untaxed amount of the draft and validated customer invoices "
+        "that do not come from a sale.")
+    exposure = Monetary(
+        "Exposure", currency='currency', digits='currency', readonly=True,
+        help="Current balance, moves not posted, sales not invoiced and "
+        "invoices not posted.")
+    exposure_available = Monetary(
+        "Available Credit", currency='currency', digits='currency',
+        readonly=True, help="Credit limit minus the exposure.")
+    group_headquarter = fields.Many2One(
+        'party.party', "Group Headquarter", readonly=True,
+        help="The headquarter whose group credit limit covers the customer, "
+        "when customer_billing is activated.")
+    group_credit_limit = Monetary(
+        "Group Credit Limit", currency='currency', digits='currency',
+        readonly=True)
+    group_exposure = Monetary(
+        "Group Exposure", currency='currency', digits='currency',
+        readonly=True,
+        help="The exposure of the headquarter and all its branches.")
+    group_exposure_available = Monetary(
+        "Available Group Credit", currency='currency', digits='currency',
+        readonly=True)
     limit_usage = fields.Numeric(
         "Limit Usage (%)", digits=(16, 1), readonly=True,
         help="Balance against the credit limit.")
@@ -516,7 +555,8 @@ class CustomerStatus(ModelSQL, ModelView):
         "Return the names of the methods filling the raw figures"
         return [
             '_figures_lines', '_figures_highest_balance', '_figures_invoices',
-            '_figures_credit_limits', '_figures_events']
+            '_figures_credit_limits', '_figures_events',
+            '_figures_exposure']
 
     @classmethod
     def _default_raw(cls):
@@ -539,6 +579,12 @@ class CustomerStatus(ModelSQL, ModelView):
             'revenue': Decimal(0),
             'previous_revenue': Decimal(0),
             'billed_through': None,
+            'group_headquarter': None,
+            'group_credit_limit': None,
+            'group_exposure': None,
+            'exposure_moves': Decimal(0),
+            'exposure_sales': Decimal(0),
+            'exposure_invoices': Decimal(0),
             'credit_limit': None,
             'credit_limit_date': None,
             'credit_limit_expired': False,
@@ -590,7 +636,9 @@ class CustomerStatus(ModelSQL, ModelView):
             tables[k] for k in ['line', 'move', 'account', 'reconciliation'])
         amount = line.debit - line.credit
         open_ = (line.reconciliation == Null) | (rec.date > to_date)
-        overdue = open_ & (Coalesce(line.maturity_date, move.date) < to_date)
+        overdue = open_ & (
+            (Coalesce(line.maturity_date, move.date) < to_date)
+            | line.id.in_(cls._applied_to_overdue_query(to_date)))
         dated = (line.debit > 0) & (line.maturity_date != Null)
         delay = days_between(
             Case((open_, to_date), else_=rec.date), line.maturity_date)
@@ -627,6 +675,25 @@ class CustomerStatus(ModelSQL, ModelView):
             if longest is not None:
                 values['longest_delay'] = max(
                     values['longest_delay'] or 0, int(round(longest)))
+
+    @classmethod
+    def _applied_to_overdue_query(cls, to_date):
+        """Return the query of the lines applied (payment lines) to an
+        invoice with a receivable line due before to_date: a credit note or
+        a payment reduces the overdue from its date, whatever its maturity"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        InvoicePayment = pool.get('account.invoice-account.move.line')
+        MoveLine = pool.get('account.move.line')
+        payment = InvoicePayment.__table__()
+        invoice = Invoice.__table__()
+        line = MoveLine.__table__()
+        return (payment
+            .join(invoice, condition=payment.invoice == invoice.id)
+            .join(line, condition=(line.move == invoice.move)
+                & (line.account == invoice.account))
+            .select(payment.line,
+                where=line.maturity_date < to_date))
 
     @classmethod
     def _figures_highest_balance(
@@ -819,7 +886,9 @@ class CustomerStatus(ModelSQL, ModelView):
         round_ = currency.round
         for name in ['balance', 'overdue', 'highest_balance',
                 'largest_purchase', 'revenue', 'previous_revenue',
-                'credit_limit', 'secondary_credit_limit', 'billed_through']:
+                'credit_limit', 'secondary_credit_limit', 'billed_through',
+                'exposure_moves', 'exposure_sales', 'exposure_invoices',
+                'group_credit_limit', 'group_exposure']:
             if values.get(name) is not None:
                 values[name] = round_(Decimal(values[name]))
         weight = values.pop('delay_amount')
@@ -833,7 +902,16 @@ class CustomerStatus(ModelSQL, ModelView):
                 values[name + '_available'] = values[name] - balance
             else:
                 values[name + '_available'] = None
-        values['overdue'] = max(values['overdue'], Decimal(0))
+        values['exposure'] = cls._exposure(values)
+        values['exposure_available'] = (
+            values['credit_limit'] - values['exposure']
+            if values['credit_limit'] is not None else None)
+        values['group_exposure_available'] = (
+            values['group_credit_limit'] - values['group_exposure']
+            if values['group_credit_limit'] is not None else None)
+        # never more than what is owed
+        values['overdue'] = max(
+            min(values['overdue'], balance), Decimal(0))
         values['overdue_ratio'] = cls._percent(values['overdue'], balance)
         values['limit_usage'] = cls._percent(balance, values['credit_limit'])
         previous = values['previous_revenue']
@@ -841,6 +919,157 @@ class CustomerStatus(ModelSQL, ModelView):
             cls._percent(values['revenue'] - previous, abs(previous))
             if previous else None)
         return values
+
+    @staticmethod
+    def _exposure(values):
+        "Return the exposure of the figures (the credit amount checked)"
+        return (values['balance'] + values['exposure_moves']
+            + values['exposure_sales'] + values['exposure_invoices'])
+
+    @classmethod
+    def get_exposures(cls, party_ids, company, date):
+        """Return {party id: exposure} in company at date: the credit amount
+        that the credit limit checks"""
+        values = cls._exposure_values(
+            party_ids, {company.id: Decimal(1)}, date)
+        return {i: company.currency.round(v) for i, v in values.items()}
+
+    @classmethod
+    def _exposure_values(cls, party_ids, factors, date):
+        "Return {party id: exposure} (not rounded) of the companies"
+        result = {}
+        for sub_ids in grouped_slice(party_ids, cls._batch_size):
+            sub_ids = list(sub_ids)
+            raw = {i: cls._default_raw() for i in sub_ids}
+            for method in ['_figures_lines', '_figures_exposure']:
+                getattr(cls, method)(raw, sub_ids, factors, date, date)
+            for party_id, values in raw.items():
+                result[party_id] = cls._exposure(values)
+        return result
+
+    @classmethod
+    def _figures_exposure(cls, raw, party_ids, factors, from_date, to_date):
+        """Moves not posted, sales not invoiced and invoices not posted
+        (untaxed), converted from their currency at to_date"""
+        cursor = Transaction().connection.cursor()
+        company_ids = list(factors)
+        rates = {}
+        for name, query in [
+                ('exposure_moves',
+                    cls._moves_not_posted_query(party_ids, company_ids)),
+                ('exposure_sales',
+                    cls._sales_not_invoiced_query(party_ids, company_ids)),
+                ('exposure_invoices',
+                    cls._invoices_not_posted_query(party_ids, company_ids)),
+                ]:
+            _numeric(query, [None, None, None, 'NUMERIC'])
+            cursor.execute(*query)
+            for party, company, currency, amount in cursor:
+                key = (currency, company)
+                if key not in rates:
+                    rates[key] = cls._exposure_rate(currency, company, to_date)
+                raw[party][name] += (
+                    Decimal(amount or 0) * rates[key] * factors[company])
+
+    @classmethod
+    def _exposure_rate(cls, currency_id, company_id, date):
+        "Return the rate from currency into the company's currency"
+        pool = Pool()
+        Company = pool.get('company.company')
+        Currency = pool.get('currency.currency')
+        return cls.get_rate(
+            Currency(currency_id), Company(company_id).currency, date)
+
+    @classmethod
+    def _moves_not_posted_query(cls, party_ids, company_ids):
+        """Return the query of the receivable amount of the moves not posted
+        (counted by stock's credit amount too), in the company currency"""
+        pool = Pool()
+        Account = pool.get('account.account')
+        AccountType = pool.get('account.account.type')
+        Company = pool.get('company.company')
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        line = MoveLine.__table__()
+        move = Move.__table__()
+        account = Account.__table__()
+        type_ = AccountType.__table__()
+        company = Company.__table__()
+        return (line
+            .join(move, condition=line.move == move.id)
+            .join(account, condition=line.account == account.id)
+            .join(type_, condition=account.type == type_.id)
+            .join(company, condition=account.company == company.id)
+            .select(
+                line.party.as_('party'), account.company.as_('company'),
+                company.currency.as_('currency'),
+                Sum(line.debit - line.credit).as_('amount'),
+                where=type_.receivable & (move.state != 'posted')
+                & _in(line.party, party_ids)
+                & _in(account.company, company_ids),
+                group_by=[line.party, account.company, company.currency]))
+
+    @classmethod
+    def _sales_not_invoiced_query(cls, party_ids, company_ids):
+        """Return the query of the untaxed amount not invoiced by a posted
+        invoice of the confirmed and processing sales, by invoice party"""
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        SaleLine = pool.get('sale.line')
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        sale = Sale.__table__()
+        sale_line = SaleLine.__table__()
+        invoice = Invoice.__table__()
+        invoice_line = InvoiceLine.__table__()
+        invoiced = (invoice_line
+            .join(invoice, condition=invoice_line.invoice == invoice.id)
+            .select(
+                invoice_line.origin.as_('origin'),
+                Sum(invoice_line.quantity).as_('quantity'),
+                where=(invoice.move != Null)
+                & Like(invoice_line.origin, 'sale.line,%')
+                & (invoice_line.type == 'line'),
+                group_by=[invoice_line.origin]))
+        party = Coalesce(sale.invoice_party, sale.party)
+        remaining = sale_line.quantity - Coalesce(invoiced.quantity, 0)
+        return (sale_line
+            .join(sale, condition=sale_line.sale == sale.id)
+            .join(invoiced, 'LEFT', condition=invoiced.origin == Concat(
+                    'sale.line,', sale_line.id))
+            .select(
+                party.as_('party'), sale.company.as_('company'),
+                sale.currency.as_('currency'),
+                Sum(remaining * sale_line.unit_price,
+                    filter_=remaining > 0).as_('amount'),
+                where=sale.state.in_(['confirmed', 'processing'])
+                & (sale_line.type == 'line') & (sale_line.quantity > 0)
+                & _in(party, party_ids) & _in(sale.company, company_ids),
+                group_by=[party, sale.company, sale.currency]))
+
+    @classmethod
+    def _invoices_not_posted_query(cls, party_ids, company_ids):
+        """Return the query of the untaxed amount of the draft and validated
+        customer invoices, without the lines of a sale (counted as sales)"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        invoice = Invoice.__table__()
+        line = InvoiceLine.__table__()
+        return (line
+            .join(invoice, condition=line.invoice == invoice.id)
+            .select(
+                invoice.party.as_('party'), invoice.company.as_('company'),
+                invoice.currency.as_('currency'),
+                Sum(line.quantity * line.unit_price).as_('amount'),
+                where=(invoice.type == 'out')
+                & invoice.state.in_(['draft', 'validated'])
+                & (line.type == 'line')
+                & ((line.origin == Null)
+                    | ~Like(line.origin, 'sale.line,%'))
+                & _in(invoice.party, party_ids)
+                & _in(invoice.company, company_ids),
+                group_by=[invoice.party, invoice.company, invoice.currency]))
 
     @staticmethod
     def _percent(numerator, denominator):

@@ -87,16 +87,16 @@ import unittest
 from decimal import Decimal
 
 from trytond.model.exceptions import AccessError
-from trytond.exceptions import UserError
+from trytond.exceptions import UserError, UserWarning
 from trytond.pool import Pool
 from trytond.pyson import PYSONDecoder
 from trytond.tests.test_tryton import (
     activate_module, drop_db, with_transaction)
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 
 from .tools import (
     D, add_currency_rate, create_chart, create_company, create_currency,
-    create_fiscalyears, create_invoice, create_move, create_tax,
+    create_fiscalyears, create_invoice, create_move, create_sale, create_tax,
     get_accounts, invoice_line, set_company)
 
 
@@ -496,6 +496,193 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
                     ('company', '=', a.id), ('party', '=', c.id)])
             self.assertEqual(snapshot.computed_risk_class, r['classes']['C'])
             self.assertEqual(snapshot.risk_class, r['classes']['C'])
+
+    @with_transaction()
+    def test_exposure(self):
+        """The exposure is the credit amount of the limit checks: a warning
+        at quotation, a block at confirmation, a credit manager's override
+
+        Company A (USD), customer C with a limit of 1000, today T:
+          INV   posted invoice of 300 (receivable)         balance    300
+          PAYD  draft payment move of -50                  moves     -50
+          S1    confirmed sale, 4 x 50 = 200
+          INVS  posted invoice of 1 x 50 from S1's line    balance +   50
+          INVD  draft invoice of 1 x 50 from S1's line     (in S1's 3 x 50)
+          DRAFT draft invoice of 100 (no sale)
+        sales not invoiced = (4 - 1 posted) x 50 = 150 (INVD is not posted,
+        so S1 still counts its quantity; its line is not counted again),
+        invoices not posted = 100, exposure = 350 - 50 + 150 + 100 = 550,
+        available = 1000 - 550 = 450.
+        S2, a quotation of 500: 550 + 500 = 1050 > 1000, a warning at
+        quotation, stock's block at confirmation for a salesman; a credit
+        manager confirms with a reason, which records the override; exposure
+        then 550 + 500 = 1050, available -50."""
+        pool = Pool()
+        Status = pool.get('customer.status')
+        Party = pool.get('party.party')
+        Invoice = pool.get('account.invoice')
+        Sale = pool.get('sale.sale')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        Warning = pool.get('res.user.warning')
+        usd = create_currency('USD')
+        add_currency_rate(usd, 1)
+        company = create_company('A', currency=usd)
+        with set_company(company):
+            today = pool.get('ir.date').today()
+            create_chart(company)
+            create_fiscalyears(company, [today.year])
+            c, = Party.create([{
+                        'name': 'C', 'addresses': [('create', [{}])]}])
+            c.credit_limit_amount = Decimal(1000)
+            c.save()
+            create_invoice(company, c, today, today, 300)
+            create_move(company, c, today, -50, post=False)
+            s1 = create_sale(company, c, 4, 50)
+            Sale.quote([s1])
+            Sale.confirm([s1])
+            origin = str(s1.lines[0])
+            create_invoice(company, c, today, today, 50, origin=origin)
+            create_invoice(
+                company, c, today, today, 50, origin=origin, post=False)
+            create_invoice(company, c, today, today, 100, post=False)
+
+            values = Status.get_status(c, [company], today, today)
+            self.assertFigures(values, {
+                    'balance': Decimal('350.00'),
+                    'exposure_moves': Decimal('-50.00'),
+                    'exposure_sales': Decimal('150.00'),
+                    'exposure_invoices': Decimal('100.00'),
+                    'exposure': Decimal('550.00'),
+                    'exposure_available': Decimal('450.00'),
+                    })
+            # stock's credit amount is the exposure
+            self.assertEqual(Party(c.id).credit_amount, Decimal('550.00'))
+
+            salesman, manager = User.create([{
+                        'login': 'salesman', 'name': 'Salesman',
+                        'groups': [('add', [ModelData.get_id(
+                                        'sale', 'group_sale')])],
+                        'companies': [('add', [company.id])],
+                        'company': company.id,
+                        }, {
+                        'login': 'manager', 'name': 'Manager',
+                        'groups': [('add', [
+                                    ModelData.get_id('sale', 'group_sale'),
+                                    ModelData.get_id(
+                                        'customer_status',
+                                        'group_credit_manager')])],
+                        'companies': [('add', [company.id])],
+                        'company': company.id,
+                        }])
+            s2 = create_sale(company, c, 1, 500)
+            # 550 + 500 = 1050 > 1000: a warning with a message id (the
+            # test language formats USD without separator)
+            with Transaction().set_user(salesman.id):
+                with self.assertRaisesRegex(UserWarning,
+                        'exposure of "C" to USD1050.00, over their '
+                        'USD1000.00'):
+                    Sale.quote([s2])
+                Warning.create([{
+                            'user': salesman.id, 'always': False,
+                            'name': Warning.format(
+                                'customer_status_credit_quote', [s2])}])
+                Sale.quote([s2])
+                # the block at confirmation (stock's check on the exposure)
+                with self.assertRaisesRegex(UserError, 'credit limit'):
+                    Sale.confirm([s2])
+                # and the reason is the credit managers' to write
+                with check_access(), self.assertRaises(AccessError):
+                    Sale.write([Sale(s2.id)], {
+                            'credit_override_reason': "Good customer"})
+            self.assertEqual(Sale(s2.id).state, 'quotation')
+            with Transaction().set_user(manager.id):
+                with self.assertRaisesRegex(UserError, 'reason'):
+                    Sale.confirm([Sale(s2.id)])
+                with check_access():
+                    Sale.write([Sale(s2.id)], {
+                            'credit_override_reason': "Guarantee received"})
+                    with self.assertRaises(AccessError):
+                        Sale.write([Sale(s2.id)], {
+                                'credit_override_by': salesman.id})
+                Sale.confirm([Sale(s2.id)])
+            s2 = Sale(s2.id)
+            self.assertEqual(s2.state, 'confirmed')
+            self.assertEqual(s2.credit_override_by, manager)
+            self.assertIsNotNone(s2.credit_override_date)
+            values = Status.get_status(c, [company], today, today)
+            self.assertFigures(values, {
+                    'exposure_sales': Decimal('650.00'),
+                    'exposure': Decimal('1050.00'),
+                    'exposure_available': Decimal('-50.00'),
+                    })
+
+    @with_transaction()
+    def test_overdue_applied(self):
+        """A credit note applied to an overdue invoice reduces the overdue
+        from its date whatever its maturity; overdue never exceeds the
+        balance; the report shows the second-currency amounts and leaves an
+        absent limit empty
+
+        Company A (USD), customer C without credit limit:
+          INV1  2025-01-01 due 2025-01-31   +1000
+          INV2  2025-03-01 due 2025-04-30   +500 (not due at 03-31)
+          CN    2025-02-15 due 2025-05-15   -400 credit note, added to INV1's
+                                                 payment lines
+          PAY   2025-03-10                  -100 payment added to INV1
+        at 2025-02-10: balance 1000, overdue 1000 (CN not yet there)
+        at 2025-02-20: balance 600, overdue 1000 - 400 = 600 (before, the CN
+          due 05-15 was left out: 1000, more than owed)
+        at 2025-03-31: balance 1000 + 500 - 400 - 100 = 1000, overdue
+          1000 - 400 - 100 = 500 (INV2 not due; before: 900)
+        Second currency EUR at 0.5: balance 500, overdue 250."""
+        pool = Pool()
+        Status = pool.get('customer.status')
+        Party = pool.get('party.party')
+        Invoice = pool.get('account.invoice')
+        Report = pool.get('customer_status.report', type='report')
+        usd = create_currency('USD')
+        add_currency_rate(usd, 1)
+        eur = create_currency('EUR')
+        add_currency_rate(eur, Decimal('0.5'))
+        company = create_company('A', currency=usd)
+        with set_company(company):
+            create_chart(company)
+            create_fiscalyears(company, [2025])
+            c, = Party.create([{
+                        'name': 'C', 'addresses': [('create', [{}])]}])
+            inv1 = create_invoice(
+                company, c, D(2025, 1, 1), D(2025, 1, 31), 1000)
+            # in date order (the invoice sequence)
+            cn = create_invoice(
+                company, c, D(2025, 2, 15), D(2025, 5, 15), -400)
+            create_invoice(company, c, D(2025, 3, 1), D(2025, 4, 30), 500)
+            pay = create_move(company, c, D(2025, 3, 10), -100)
+            Invoice.add_payment_lines({inv1: [invoice_line(cn), pay]})
+            for date, balance, overdue in [
+                    (D(2025, 2, 10), 1000, 1000),
+                    (D(2025, 2, 20), 600, 600),
+                    (D(2025, 3, 31), 1000, 500),
+                    ]:
+                with self.subTest(date=date):
+                    values = Status.get_status(
+                        c, [company], D(2025, 1, 1), date)
+                    self.assertEqual(values['balance'], Decimal(balance))
+                    self.assertEqual(values['overdue'], Decimal(overdue))
+
+            data = {
+                'companies': [company.id], 'from_date': D(2025, 1, 1),
+                'to_date': D(2025, 3, 31), 'second_currency': eur.id}
+            with Transaction().set_context(active_model='party.party'):
+                context = Report.get_context([c], {}, data)
+            amounts = context['amounts']
+            self.assertEqual(
+                amounts(c.id, 'balance', None), 'USD1,000.00 / EUR500.00')
+            self.assertEqual(
+                amounts(c.id, 'overdue', None), 'USD500.00 / EUR250.00')
+            # no limit: empty, not USD0.00
+            self.assertEqual(amounts(c.id, 'credit_limit', None), '')
+            self.assertEqual(amounts(c.id, 'exposure_available', None), '')
 
     @with_transaction()
     def test_bad_input(self):

@@ -47,8 +47,10 @@ def get_accounts(company):
 
 
 def create_invoice(
-        company, party, date, maturity, untaxed, taxes=(), **values):
-    "Create and post a customer invoice (credit note if untaxed < 0)"
+        company, party, date, maturity, untaxed, taxes=(), origin=None,
+        post=True, **values):
+    """Create and post (unless post is False) a customer invoice (credit
+    note if untaxed < 0); origin is the origin of its line"""
     pool = Pool()
     Invoice = pool.get('account.invoice')
     Line = pool.get('account.invoice.line')
@@ -63,11 +65,30 @@ def create_invoice(
             type='line', company=company, currency=company.currency,
             account=accounts['revenue'], description="Goods",
             quantity=1 if untaxed > 0 else -1,
-            unit_price=abs(Decimal(untaxed)), taxes=list(taxes))]
+            unit_price=abs(Decimal(untaxed)), taxes=list(taxes),
+            origin=origin)]
     invoice.save()
-    with Transaction().set_context(_skip_warnings=True):
-        Invoice.post([invoice])
+    if post:
+        with Transaction().set_context(_skip_warnings=True):
+            Invoice.post([invoice])
     return invoice
+
+
+def create_sale(company, party, quantity, unit_price, **values):
+    "Create a sale of one line without product, invoiced manually"
+    pool = Pool()
+    Sale = pool.get('sale.sale')
+    Line = pool.get('sale.line')
+    sale = Sale(
+        company=company, party=party, currency=company.currency,
+        invoice_address=party.addresses[0],
+        shipment_address=party.addresses[0],
+        invoice_method='manual', shipment_method='order', **values)
+    sale.lines = [Line(
+            type='line', description="Service", quantity=quantity,
+            unit_price=Decimal(unit_price))]
+    sale.save()
+    return sale
 
 
 def receivable_line(move, party=None):
@@ -80,9 +101,11 @@ def invoice_line(invoice):
     return receivable_line(invoice.move)
 
 
-def create_move(company, party, date, amount, counterpart='cash'):
-    """Create and post a move with a receivable line of amount (debit if
-    positive) against the counterpart account; return the receivable line"""
+def create_move(
+        company, party, date, amount, counterpart='cash', post=True):
+    """Create and post (unless post is False) a move with a receivable line
+    of amount (debit if positive) against the counterpart account; return
+    the receivable line"""
     pool = Pool()
     Move = pool.get('account.move')
     Period = pool.get('account.period')
@@ -100,7 +123,8 @@ def create_move(company, party, date, amount, counterpart='cash'):
             'debit': credit, 'credit': debit,
             }]
     move.save()
-    Move.post([move])
+    if post:
+        Move.post([move])
     return receivable_line(move)
 
 
@@ -125,5 +149,6 @@ def create_tax(company, rate):
 __all__ = [
     'D', 'add_currency_rate', 'create_chart', 'create_company',
     'create_currency', 'create_fiscalyears', 'create_invoice', 'create_move',
+    'create_sale',
     'create_tax', 'get_accounts', 'invoice_line', 'receivable_line',
     'set_company']
