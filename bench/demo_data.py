@@ -31,6 +31,7 @@ The logins and passwords are written to ``--credentials`` (printed by
 import argparse
 import datetime as dt
 import sys
+import warnings
 from decimal import Decimal
 
 PORTAL_PASSWORD = 'Portal-Demo-2026'
@@ -56,11 +57,11 @@ def mark_config_wizard_done():
     Item.save(items)
 
 
-def model_data(module, fs_id):
+def model_data(config, module, fs_id):
+    "The id of the record with the XML id (ir.model.data is not searchable)"
     from proteus import Model
     ModelData = Model.get('ir.model.data')
-    data, = ModelData.find([('module', '=', module), ('fs_id', '=', fs_id)])
-    return data.db_id
+    return ModelData.get_id(module, fs_id, config.context)
 
 
 class DemoData:
@@ -361,13 +362,15 @@ class DemoData:
         account = Account(code=f'CA-{code.upper()}', party=party,
             profile=profile)
         account.save()
-        invoice = Invoice(type='out', party=party,
-            invoice_date=self.today - dt.timedelta(days=12))
+        # today: the generated year of invoices numbered up to recent days
+        invoice = Invoice(type='out', party=party, invoice_date=self.today)
         invoice.customer_account = account
         product, = Product.find([('name', '=', 'Consulting')])
         line = invoice.lines.new()
         line.product = product
         line.quantity = 3
+        # an invoice line takes no price from the product (a sale line does)
+        line.unit_price = product.list_price_used
         invoice.click('post')
         return party
 
@@ -396,17 +399,19 @@ class DemoData:
         "One user per language with every functional group of the suite"
         from proteus import Model
         User = Model.get('res.user')
+        Group = Model.get('res.group')
+        Company = Model.get('company.company')
         Lang = Model.get('ir.lang')
         admin, = User.find([('login', '=', 'admin')])
-        groups = [g for g in admin.groups
-            if g.id != model_data('res', 'group_admin')]
+        admin_group = model_data(self.config, 'res', 'group_admin')
+        group_ids = [g.id for g in admin.groups if g.id != admin_group]
         for code, login, name, _, _ in LANGUAGES:
             lang, = Lang.find([('code', '=', code)])
             password = login.title() + INTERNAL_SUFFIX
             user = User(login=login, name=name, language=lang,
                 password=password)
-            user.groups.extend(groups)
-            user.companies.append(self.company)
+            user.groups.extend([Group(i) for i in group_ids])
+            user.companies.append(Company(self.company.id))
             user.company = self.company
             user.employee = None
             user.save()
@@ -429,6 +434,10 @@ def main(argv=None):
     parser.add_argument('--credentials', default=None,
         help="file receiving the logins and passwords")
     args = parser.parse_args(argv)
+    # proteus puts the database name into TRYTOND_DATABASE_URI's path,
+    # which trytond's SQLite backend warns it replaces by [database] path
+    warnings.filterwarnings('ignore',
+        "The path specified in the URI will be overridden")
     from proteus import config as pconfig
     config = pconfig.set_trytond(args.database, user='admin',
         config_file=args.config)
