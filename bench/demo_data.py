@@ -19,7 +19,8 @@ needs to walk every module's main flow without creating master data first:
   billing plan (a reached milestone, a milestone past its date, a monthly
   fee) and service units;
 * things to bill for an invoicing run: sales on manual invoicing confirmed,
-  a subscription with consumptions, a manual billable item;
+  a subscription with consumptions, a manual billable item (the scheduled
+  run's next call postponed to tomorrow, so that the user's run finds them);
 * a self-service type with every portal page on and portal users with
   known passwords: one English customer (the project's) and one customer
   per language (de, es, fr, pt) speaking it;
@@ -81,6 +82,7 @@ class DemoData:
         self.create_employees()
         self.create_project()
         self.create_billables()
+        self.postpone_scheduled_run()
         self.create_self_service()
         self.create_internal_users()
         self.set_credit_limits()
@@ -318,6 +320,18 @@ class DemoData:
         item.description = "On-site setup"
         item.save()
 
+    def postpone_scheduled_run(self):
+        """The scheduled invoicing run's next call tomorrow: its first call
+        at the server's start would bill the demo's items of the per order
+        profile (an immediate cycle) before the user runs one"""
+        from proteus import Model
+        Cron = Model.get('ir.cron')
+        cron, = Cron.find([
+                ('method', '=', 'customer.invoicing.run|run_scheduled')])
+        tomorrow = self.today + dt.timedelta(days=1)
+        cron.next_call = dt.datetime.combine(tomorrow, dt.time(1))
+        cron.save()
+
     # -- customer_self_service ---------------------------------------------
 
     def create_self_service(self):
@@ -388,6 +402,9 @@ class DemoData:
         party.click('css_create_user')
         user, = WebUser.find([('login', '=', login)])
         user.password = PORTAL_PASSWORD
+        user.save()
+        # a password set by the staff asks for a new one at the first login:
+        # the demo's known passwords stay
         user.css_password_change = False
         user.save()
         self.credentials.append(("portal", code or 'en', login,
