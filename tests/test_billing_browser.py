@@ -1,8 +1,9 @@
 """Browser test of customer_billing: configure a billing profile and a
-customer account in the web client.
+customer account in the web client; the billing clerk finds a failed email
+delivery and retries it.
 
 Screenshots (artifacts/screenshots/): customer-billing-profile.png,
-customer-billing-account.png.
+customer-billing-account.png, billing-clerk-failed-email.png.
 """
 import os
 
@@ -20,7 +21,34 @@ def create_customer(config):
     Party = Model.get('party.party')
     customer = Party(name=CUSTOMER)
     customer.save()
-    return {'party': customer.id}
+    return {'party': customer.id, 'delivery': create_failed_delivery(
+            config, customer.id)}
+
+
+def create_failed_delivery(config, party_id):
+    """Store an email to the customer whose delivery failed for good (the
+    mail server refused it); return the delivery id"""
+    from email.message import EmailMessage
+
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    with Transaction().start(config.database_name, config.user) as t:
+        pool = Pool()
+        Delivery = pool.get('customer.email.delivery')
+        Party = pool.get('party.party')
+        message = EmailMessage()
+        message['To'] = 'accounts@lovelace.example'
+        message['Subject'] = "Your invoice"
+        message.set_content("Please find your invoice.")
+        # three attempts: a retry that fails again stays queued
+        delivery, = Delivery.create_message(
+            message, Party(party_id), max_attempts=3)
+        Delivery.write([delivery], {
+                'attempts': 3, 'error': "550 Mailbox unavailable"})
+        Delivery.fail([delivery])
+        t.commit()
+        return delivery.id
 
 
 def read_billing(config):
@@ -36,6 +64,13 @@ def read_billing(config):
             (a.code, a.party.name, a.profile.code, a.state)
             for a in Account.find([])],
         }
+
+
+def read_deliveries(config):
+    "Return the state and attempts of the email deliveries"
+    from proteus import Model
+    return [[d.state, d.attempts]
+        for d in Model.get('customer.email.delivery').find([])]
 
 
 class CustomerBillingBrowserTest(BrowserTestCase):
@@ -78,3 +113,21 @@ class CustomerBillingBrowserTest(BrowserTestCase):
                     'headquarter']])
         self.assertEqual(saved['accounts'], [
                 ['CA-001', CUSTOMER, 'HQM', 'active']])
+
+    def test_retry_failed_email(self):
+        "The failed delivery is listed with the server's answer and retried"
+        browser = self.browser
+        browser.open_model('customer.email.delivery',
+            self.setup_data['delivery'])
+        browser.assert_text('accounts@lovelace.example')
+        browser.assert_text('550 Mailbox unavailable')
+        self.assert_screenshot('billing-clerk-failed-email')
+        browser.click_button('Retry')
+        browser.wait_idle()
+        # queued again with its attempts reset; the attempt made at once
+        # either sent it (a mail server on the configured port) or failed
+        # once of three: never failed for good again
+        (state, attempts), = run_setup_hook(
+            self.site, self.database, read_deliveries)
+        self.assertIn(state, {'queued', 'sent'})
+        self.assertLessEqual(attempts, 1)

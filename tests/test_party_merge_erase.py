@@ -8,6 +8,7 @@ stores about it.
 import datetime as dt
 import unittest
 from decimal import Decimal
+from email.message import EmailMessage
 
 from trytond.model import ModelSQL
 from trytond.modules.customer_status.tests.tools import (
@@ -237,6 +238,9 @@ class PartyMergeEraseTestCase(PartyCheckReplaceMixin, unittest.TestCase):
         ContactLog = pool.get('customer.contact_log')
         Request = pool.get('party.change.request')
         WebUser = pool.get('web.user')
+        Email = pool.get('ir.email')
+        EmailAddress = pool.get('ir.email.address')
+        Delivery = pool.get('customer.email.delivery')
         Party, company = self._setup()
         with set_company(company):
             party, = Party.create([{'name': "Gone", 'active': False}])
@@ -260,6 +264,12 @@ class PartyMergeEraseTestCase(PartyCheckReplaceMixin, unittest.TestCase):
             Party.write([party], {
                     'css_login': 'gone', 'css_email': 'gone@example.com',
                     'css_status': 'registered', 'css_user': user.id})
+            other, = Party.create([{'name': "Stays"}])
+            # an email about each party, stored with its delivery (not sent)
+            gone_email, = Delivery.create_message(
+                self._message('gone@example.com'), party)
+            kept_email, = Delivery.create_message(
+                self._message('stays@example.com'), other)
 
             with self.assertRaisesRegex(EraseError, "customer accounts"):
                 run_wizard('party.erase', party=party)
@@ -287,3 +297,26 @@ class PartyMergeEraseTestCase(PartyCheckReplaceMixin, unittest.TestCase):
             fields_ = ['name', 'email']
             self.assertEqual(Request.read([request.id], fields_)[0],
                 {'id': request.id, 'name': None, 'email': None})
+            # the email about the party is kept as a trace without its
+            # addresses, subject and text; the other party's is untouched
+            fields_ = ['recipients', 'subject', 'body', 'customer_message']
+            self.assertEqual(Email.read([gone_email.email.id], fields_)[0],
+                {'id': gone_email.email.id, 'recipients': None,
+                    'subject': None, 'body': None, 'customer_message': None})
+            self.assertEqual([a['address'] for a in EmailAddress.search_read(
+                        [('email', '=', gone_email.email.id)], fields_names=[
+                            'address'])], ['****'])
+            self.assertEqual(Delivery.read([gone_email.id], ['address'])[0],
+                {'id': gone_email.id, 'address': '****'})
+            self.assertEqual(Email.read([kept_email.email.id], fields_)[0][
+                    'recipients'], 'stays@example.com')
+            self.assertEqual(Delivery.read([kept_email.id], ['address'])[0][
+                    'address'], 'stays@example.com')
+
+    @staticmethod
+    def _message(to):
+        message = EmailMessage()
+        message['To'] = to
+        message['Subject'] = "Your access"
+        message.set_content("Hello " + to)
+        return message

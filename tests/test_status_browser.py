@@ -87,26 +87,26 @@ def open_status(browser, menu):
     browser.wait_idle()
 
 
+def toolbar_menu(browser, button_id, entry):
+    "Open the toolbar menu button_id of the active tab and pick entry"
+    button, = [b for b in browser.driver.find_elements(
+            'css selector', f'#tabcontent .tab-pane.active '
+            f'button#{button_id}') if b.is_displayed()]
+    button.click()
+    item = browser._until(
+        lambda: [a for a in browser.driver.find_elements(
+                'css selector', '.dropdown-menu a')
+            if a.is_displayed() and a.text.strip() == entry],
+        10, f"no {entry!r} in the {button_id} menu")[0]
+    before = browser._active_tab_id()
+    item.click()
+    browser.wait_idle()
+    return before
+
+
 class CustomerStatusBrowserTest(BrowserTestCase):
     modules = ['customer_status']
     setup_hook = create_ledger
-
-    def _toolbar_menu(self, button_id, entry):
-        "Open the toolbar menu button_id of the active tab and pick entry"
-        browser = self.browser
-        button, = [b for b in browser.driver.find_elements(
-                'css selector', f'#tabcontent .tab-pane.active '
-                f'button#{button_id}') if b.is_displayed()]
-        button.click()
-        item = browser._until(
-            lambda: [a for a in browser.driver.find_elements(
-                    'css selector', '.dropdown-menu a')
-                if a.is_displayed() and a.text.strip() == entry],
-            10, f"no {entry!r} in the {button_id} menu")[0]
-        before = browser._active_tab_id()
-        item.click()
-        browser.wait_idle()
-        return before
 
     def test_status_tab(self):
         """Open the status in a tab, choose the customer in its context
@@ -132,7 +132,7 @@ class CustomerStatusBrowserTest(BrowserTestCase):
         # with the customer's row selected, the drill-down opens a new tab
         # in front, with the invoice and without the Draft tab of the
         # invoices menu
-        self._toolbar_menu('relate', 'Invoices')
+        toolbar_menu(browser, 'relate', 'Invoices')
         browser._wait_tab(status_tab, 'Invoices', 30)
         self.assertNotEqual(browser._active_tab_id(), status_tab)
         self.assertFalse(browser._visible('.modal.in'))
@@ -149,7 +149,7 @@ class CustomerStatusBrowserTest(BrowserTestCase):
         tab.click()
         browser.wait_idle()
         self.assertEqual(browser._active_tab_id(), status_tab)
-        self._toolbar_menu('print', 'Customer Status')
+        toolbar_menu(browser, 'print', 'Customer Status')
         link = browser._until(
             lambda: [a for a in browser.driver.find_elements(
                     'css selector', '.modal a[download]')],
@@ -173,3 +173,78 @@ class CustomerStatusBrowserTest(BrowserTestCase):
         browser.open_action('customer_status.act_snapshot_top_balance')
         path = browser.screenshot('customer-status-cockpit-graph')
         self.assertGreater(os.path.getsize(path), 5_000)
+
+
+CREDIT_MANAGER = ('carla', 'Carla-Credit-2026')
+
+
+def create_credit_manager(config):
+    """The ledger of create_ledger and Carla, a user of the company with
+    the Credit Manager and Accounting groups only"""
+    from proteus import Model
+    data = create_ledger(config)
+    User = Model.get('res.user')
+    Group = Model.get('res.group')
+    Company = Model.get('company.company')
+    ModelData = Model.get('ir.model.data')
+    user = User(login=CREDIT_MANAGER[0], name="Carla Credit",
+        password=CREDIT_MANAGER[1])
+    for module, fs_id in [('customer_status', 'group_credit_manager'),
+            ('account', 'group_account')]:
+        user.groups.append(Group(ModelData.get_id(
+                    module, fs_id, config.context)))
+    company, = Company.find([])
+    user.companies.append(company)
+    user.company = Company(company.id)
+    user.save()
+    return data
+
+
+class CreditManagerBrowserTest(BrowserTestCase):
+    """The credit manager's walk: the status list, one customer's status
+    opened from its row, a drill-down in front, the cockpit"""
+    modules = ['customer_status']
+    setup_hook = create_credit_manager
+    login = False
+
+    def test_credit_manager(self):
+        from selenium.webdriver.common.action_chains import ActionChains
+        browser = self.browser
+        browser.login(*CREDIT_MANAGER)
+        open_status(browser,
+            ['Financial', 'Customer Status', 'Customer Status'])
+        # the open balance of the customer's row (its name is a link to
+        # the party, which a double click would open instead)
+        cell = browser._until(
+            lambda: [td for tr in browser._visible(
+                    '#tabcontent .tab-pane.active tbody tr')
+                if CUSTOMER in tr.text
+                for td in tr.find_elements('css selector', 'td')
+                if td.is_displayed() and td.text.strip().endswith('600.00')],
+            10, "no open balance in the row of the customer")[0]
+        status_tab = browser._active_tab_id()
+        # a double click on the row opens its form in the same tab
+        ActionChains(browser.driver).double_click(cell).perform()
+        browser.wait_idle()
+        browser._until(lambda: browser._visible(
+                '#tabcontent .tab-pane.active .form'), 10, "no form")
+        self.assertEqual(browser._active_tab_id(), status_tab)
+        # 1000 invoiced - 400 paid = 600 open, 30 % of the 2000 limit
+        browser.assert_text('600.00')
+        browser.assert_text('30.0')
+        path = browser.screenshot('credit-manager-status-form')
+        self.assertGreater(os.path.getsize(path), 10_000)
+
+        # the invoices behind the figures open in a new tab in front
+        toolbar_menu(browser, 'relate', 'Invoices')
+        browser._wait_tab(status_tab, 'Invoices', 30)
+        self.assertNotEqual(browser._active_tab_id(), status_tab)
+        self.assertFalse(browser._visible('.modal.in'))
+        browser.assert_text('1,000.00')
+
+        browser.open_menu(
+            'Financial', 'Customer Status', 'Customer Cockpit')
+        browser.assert_text(CUSTOMER)
+        browser.assert_text('600.00')
+        path = browser.screenshot('credit-manager-cockpit')
+        self.assertGreater(os.path.getsize(path), 10_000)

@@ -431,8 +431,20 @@ class Erase(metaclass=PoolMeta):
         Address = pool.get('party.change.request.address')
         Mechanism = pool.get('party.change.request.contact_mechanism')
         BankAccount = pool.get('party.change.request.bank_account')
+        Email = pool.get('ir.email')
+        EmailAddress = pool.get('ir.email.address')
+        Delivery = pool.get('customer.email.delivery')
         of_party = [('request.party', '=', party_id)]
+        emails = self._emails_to_erase(party_id)
+        of_emails = [('email', 'where', emails)]
         return super().to_erase(party_id) + [
+            (Email, emails, True,
+                ['recipients', 'recipients_secondary', 'recipients_hidden',
+                    'subject', 'body', 'customer_message'],
+                [None] * 6),
+            (EmailAddress, of_emails, False, ['address'], ['****']),
+            (Delivery, of_emails, False, ['address', 'error'],
+                ['****', None]),
             (Request, [('party', '=', party_id)], True,
                 ['name', 'email', 'phone', 'website', 'street',
                     'postal_code', 'city', 'country', 'tax_identifier',
@@ -443,4 +455,11 @@ class Erase(metaclass=PoolMeta):
                 [None] * 4),
             (Mechanism, of_party, True, ['value'], ['****']),
             (BankAccount, of_party, True, ['number'], ['****']),
+            ]
+
+    def _emails_to_erase(self, party_id):
+        "Return the domain of the emails (ir.email) sent about the party"
+        return ['OR',
+            ('resource', '=', f'party.party,{party_id}'),
+            ('resource.party', '=', party_id, 'account.invoice'),
             ]

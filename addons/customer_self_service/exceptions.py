@@ -14,15 +14,15 @@ class StatusError(SelfServiceError):
 
 
 class LoginError(ValidationError):
-    "The CSS user id is missing, malformed or already used"
+    "The self-service user id is missing, malformed or already used"
 
 
 class EmailError(ValidationError):
-    "The CSS email address is missing or malformed"
+    "The self-service email address is missing or malformed"
 
 
 class PrimaryAccountError(ValidationError):
-    "The primary CSS account does not belong to the customer"
+    "The primary self-service account does not belong to the customer"
 
 
 class PortalError(SelfServiceError):

@@ -30,45 +30,48 @@ class Party(metaclass=PoolMeta):
     __name__ = 'party.party'
 
     css_status = fields.Selection(
-        CSS_STATUSES, "CSS Status", readonly=True, required=True,
+        CSS_STATUSES, "Self-Service Status", readonly=True, required=True,
         help="Customer Self Service status.")
     css_status_string = css_status.translated('css_status')
     css_login = fields.Char(
-        "CSS User ID",
+        "Self-Service User ID",
         states={
             'readonly': Eval('css_status').in_(
                 ['registration_sent', 'registered', 'disabled']),
             },
         help="The login of the portal user.")
-    css_login_updated = fields.Timestamp("CSS User ID Updated", readonly=True)
+    css_login_updated = fields.Timestamp(
+        "Self-Service User ID Updated", readonly=True)
     css_type = fields.Many2One(
-        'customer.self_service.type', "CSS Type", ondelete='RESTRICT',
+        'customer.self_service.type', "Self-Service Type", ondelete='RESTRICT',
         states={
             'readonly': Eval('css_status').in_(['registered', 'disabled']),
             })
     css_email = fields.Char(
-        "CSS Email Address",
+        "Self-Service Email Address",
         states={
             'readonly': Eval('css_status').in_(
                 ['registration_sent', 'registered', 'disabled']),
             })
     css_primary_account = fields.Many2One(
-        'customer.account', "Primary CSS Account", ondelete='RESTRICT',
+        'customer.account', "Primary Self-Service Account",
+        ondelete='RESTRICT',
         domain=[
             ('party', '=', Eval('id', -1)),
             ],
         help="The account the portal user lands on.")
-    css_account_comment = fields.Text("CSS Account Comment")
+    css_account_comment = fields.Text("Self-Service Account Comment")
     css_status_date = fields.Timestamp(
-        "CSS Status Last Action Date", readonly=True)
+        "Self-Service Status Last Action Date", readonly=True)
     css_user = fields.Many2One(
-        'web.user', "CSS Portal User", readonly=True, ondelete='RESTRICT')
+        'web.user', "Self-Service Portal User", readonly=True,
+        ondelete='RESTRICT')
     css_error = fields.Char(
-        "CSS Email Error", readonly=True,
+        "Self-Service Email Error", readonly=True,
         help="The last failure to send an email; "
         "the status is advanced only once the email is sent.")
     css_history = fields.One2Many(
-        'customer.self_service.history', 'party', "CSS History",
+        'customer.self_service.history', 'party', "Self-Service History",
         readonly=True)
 
     @classmethod
@@ -170,8 +173,8 @@ class Party(metaclass=PoolMeta):
 
     @classmethod
     def _css_set_status(cls, parties, status, comment=None, deliveries=None):
-        """Write the CSS status of the parties and record it in the history
-        (with the email delivery of the party that caused it)"""
+        """Write the self-service status of the parties and record it in the
+        history (with the email delivery of the party that caused it)"""
         pool = Pool()
         History = pool.get('customer.self_service.history')
         if not parties:
@@ -341,7 +344,7 @@ class Party(metaclass=PoolMeta):
             error=str(exception)[:200])
 
     def _css_send_email(self, status):
-        """Send the email of the CSS type due at the status through an
+        """Send the email of the self-service type due at the status through an
         email delivery with one attempt and return the delivery (the
         retry makes a new token)"""
         pool = Pool()
@@ -447,11 +450,11 @@ class CustomerAccount(metaclass=PoolMeta):
     __name__ = 'customer.account'
 
     css_status = fields.Function(fields.Selection(
-            CSS_STATUSES, "CSS Status"), 'get_css')
+            CSS_STATUSES, "Self-Service Status"), 'get_css')
     css_primary = fields.Function(fields.Boolean(
-            "Primary CSS Account"), 'get_css')
+            "Primary Self-Service Account"), 'get_css')
     css_user = fields.Function(fields.Many2One(
-            'web.user', "CSS Portal User"), 'get_css')
+            'web.user', "Self-Service Portal User"), 'get_css')
 
     @classmethod
     def get_css(cls, accounts, names):

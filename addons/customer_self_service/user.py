@@ -76,9 +76,10 @@ class User(metaclass=PoolMeta):
 
     login = fields.Char(
         "Login", strip=True,
-        help="The CSS user id; the portal accepts it in place of the email.")
+        help="The self-service user id; the portal accepts it in place of "
+        "the email.")
     css_type = fields.Many2One(
-        'customer.self_service.type', "CSS Type", ondelete='RESTRICT')
+        'customer.self_service.type', "Self-Service Type", ondelete='RESTRICT')
     css_password_change = fields.Boolean(
         "Password Change Required",
         help="Ask for a new password at the next portal login.")
