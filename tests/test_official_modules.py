@@ -20,7 +20,11 @@ modules each test asks for:
   Tryton's generic checks inherited from ``ModuleTestCase`` and
   ``CompanyTestMixin`` (registration, views, access) are left out: they run
   with every module of the suite together in ``tests/test_suite_together.py``;
-  ``TEST_OFFICIAL_GENERIC=1`` runs them here too.
+  ``TEST_OFFICIAL_GENERIC=1`` runs them here too.  A module whose only tests
+  are these generic checks and which has no scenario (``project_plan``,
+  ``timesheet``: their ``test_module.py`` declares no test of its own) keeps
+  them, checked on its own models with the suite activated: else nothing of
+  it would run.
 
 Each official module gives two test classes, ``Official<Module>Scenarios``
 (one test per scenario file and configuration) and
@@ -269,12 +273,19 @@ def _unit_case(module):
         '__doc__': f"Unit tests of {module} with the suite activated",
         '__module__': __name__,
         }
-    if not os.environ.get('TEST_OFFICIAL_GENERIC'):
-        for name in _generic_names():
-            if not any(name in vars(c) for c in base.__mro__
-                    if not c.__module__.startswith('trytond.tests.')
-                    and c.__name__ != 'CompanyTestMixin'):
-                attrs[name] = None
+    generic = {name for name in _generic_names()
+        if not any(name in vars(c) for c in base.__mro__
+            if not c.__module__.startswith('trytond.tests.')
+            and c.__name__ != 'CompanyTestMixin')}
+    own = {n for n in dir(base)
+        if n.startswith('test') and n not in generic
+        and callable(getattr(base, n))}
+    # A module whose only tests are the generic checks, without scenarios
+    # (project_plan, timesheet), keeps them: else nothing of it would run
+    # (tests/test_suite_together.py checks the models of the suite only)
+    only_generic = not own and not any(True for _ in _scenarios(module))
+    if not only_generic and not os.environ.get('TEST_OFFICIAL_GENERIC'):
+        attrs.update(dict.fromkeys(generic))
     for name in dir(base):
         if (module, name) in ALLOWED:
             attrs[name] = unittest.expectedFailure(getattr(base, name))

@@ -19,6 +19,7 @@ from trytond.modules.party.tests.test_module import PartyCheckReplaceMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     activate_module, drop_db, with_transaction)
+from trytond.transaction import Transaction
 
 from .test_suite_together import SUITE
 
@@ -228,6 +229,14 @@ class PartyMergeEraseTestCase(PartyCheckReplaceMixin, unittest.TestCase):
                     {'id': source.id, 'css_user': None, 'css_login': None,
                         'css_status': 'not_requested',
                         'css_primary_account': None}])
+            # both status changes are logged transitions
+            Transaction()._store_log_records()
+            self.assertEqual(
+                [l.target for l in Party(destination.id).css_log],
+                ['css_status:registered'])
+            self.assertEqual(
+                [l.target for l in Party(source.id).css_log],
+                ['css_status:not_requested'])
 
     @with_transaction()
     def test_erase(self):

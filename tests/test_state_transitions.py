@@ -10,6 +10,9 @@ the function works on (its own class or a model it gets from the pool):
 
 * a dictionary with the field as key (``write``, ``write(*to_write)``
   arguments ...), except in the values of a ``create`` (an initial state);
+* a dictionary comprehension that names the field or iterates over a list
+  of field names of its class that contains it (``{f: ... for f in
+  cls._fields_to_copy}``);
 * an assignment ``record.<field> = ...`` or ``setattr(record, '<field>',
   ...)``;
 * an SQL ``update`` of the field's column.
@@ -140,11 +143,13 @@ def workflow_fields(modules):
 class _FunctionChecker(ast.NodeVisitor):
     "Find the writes of workflow fields in one function"
 
-    def __init__(self, function, fields, model, workflows):
+    def __init__(self, function, fields, model, workflows, lists=None):
         self.function = function
         self.fields = fields
         self.model = model
         self.workflows = workflows
+        # {class attribute: the strings of its list literal}
+        self.lists = lists or {}
         self.found = []
         self.creates = set()
 
@@ -174,6 +179,24 @@ class _FunctionChecker(ast.NodeVisitor):
             for key in node.keys:
                 if key is not None and _constant(key) in self.fields:
                     self.report(node, f"dictionary with {key.value!r}")
+        self.generic_visit(node)
+
+    def visit_DictComp(self, node):
+        if id(node) not in self.creates:
+            # the key, or a comparison in the key or value
+            names = {_constant(node.key)}
+            for part in [node.key, node.value]:
+                for compare in ast.walk(part):
+                    if isinstance(compare, ast.Compare):
+                        names |= {_constant(n) for n in ast.walk(compare)}
+            for generator in node.generators:
+                iter_ = generator.iter
+                if (isinstance(iter_, ast.Attribute)
+                        and isinstance(iter_.value, ast.Name)
+                        and iter_.value.id in {'self', 'cls'}):
+                    names |= self.lists.get(iter_.attr, set())
+            for name in sorted((names - {None}) & self.fields):
+                self.report(node, f"dictionary comprehension with {name!r}")
         self.generic_visit(node)
 
     def _target(self, target, node):
@@ -225,6 +248,19 @@ def _pool_models(function):
     return models
 
 
+def _class_lists(klass):
+    "Return {attribute: strings} of the list literals of a class body"
+    lists = {}
+    for node in klass.body:
+        if (isinstance(node, ast.Assign)
+                and isinstance(node.value, (ast.List, ast.Tuple, ast.Set))):
+            strings = {_constant(e) for e in node.value.elts} - {None}
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    lists[target.id] = strings
+    return lists
+
+
 def _is_migration(function):
     return (function.name == '__register__'
         or function.name.startswith('_upgrade'))
@@ -239,6 +275,7 @@ def check_source(source, workflows, path='<source>'):
         if not isinstance(klass, ast.ClassDef):
             continue
         model = _model_name(klass)
+        lists = _class_lists(klass)
         for function in klass.body:
             if (not isinstance(function, ast.FunctionDef)
                     or _is_transition(function) or _is_migration(function)):
@@ -247,7 +284,8 @@ def check_source(source, workflows, path='<source>'):
             fields = {workflows[m] for m in models if m in workflows}
             if not fields:
                 continue
-            checker = _FunctionChecker(function, fields, model, workflows)
+            checker = _FunctionChecker(
+                function, fields, model, workflows, lists)
             for line, what in checker.check():
                 found.append((path, line, klass.name, function.name, what))
     return found
@@ -302,6 +340,28 @@ class Request:
         pool = Pool()
         Work = pool.get('project.work')
         Work.write([r.project for r in requests], {'stage': 'contracted'})
+
+
+class Party:
+    __name__ = 'party.party'
+
+    @classmethod
+    def _css_set_status(cls, parties, status):
+        cls.write(parties, {'css_status': status})
+
+
+class Replace:
+    __name__ = 'party.replace'
+    _css_fields = ['css_login', 'css_status']
+
+    def transition_replace(self):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Party.write([self.ask.destination], {
+                f: getattr(self.ask.source, f) for f in self._css_fields})
+        Party.write([self.ask.source], {
+                f: 'not_requested' if f == 'css_status' else None
+                for f in ['css_login']})
 '''
 
 # The same through transitions, creations and migrations: nothing is found
@@ -325,6 +385,19 @@ class RunItem:
     @classmethod
     def release(cls, items):
         cls.cancel([i for i in items if i.state == 'done'])
+
+
+class Replace:
+    __name__ = 'party.replace'
+    _css_fields = ['css_login', 'css_email']
+
+    def transition_replace(self):
+        pool = Pool()
+        Party = pool.get('party.party')
+        status = self.ask.source.css_status
+        Party.css_reset([self.ask.source])
+        Party.write([self.ask.source], {f: None for f in self._css_fields})
+        Party.css_take_over([self.ask.destination], status)
 '''
 
 
@@ -345,6 +418,7 @@ class StateTransitionsTestCase(unittest.TestCase):
             'party.change.request': 'state',
             'customer.protest': 'state',
             'project.work': 'stage',
+            'party.party': 'css_status',
             'account.invoice': 'state',
             'sale.sale': 'state',
             }
@@ -361,6 +435,11 @@ class StateTransitionsTestCase(unittest.TestCase):
                 ('RunItem', 'claim_units', "dictionary with 'state'"),
                 ('RunItem', 'fail', "setattr of 'state'"),
                 ('Request', 'release', "dictionary with 'stage'"),
+                ('Party', '_css_set_status', "dictionary with 'css_status'"),
+                ('Replace', 'transition_replace',
+                    "dictionary comprehension with 'css_status'"),
+                ('Replace', 'transition_replace',
+                    "dictionary comprehension with 'css_status'"),
                 ])
         self.assertEqual(check_source(GOOD, self.workflows), [])
 

@@ -131,11 +131,12 @@ class Party(metaclass=PoolMeta):
             date = Date.today()
         authorizations = [a for a in self.third_party_authorizations
             if a.third_party == third_party and a.is_valid(date)]
+        lang = pool.get('ir.lang').get()
         if not authorizations:
             raise ThirdPartyError(gettext(
                     'customer_billing.msg_third_party_not_authorized',
                     third_party=third_party.rec_name,
-                    party=self.rec_name, date=date))
+                    party=self.rec_name, date=lang.strftime(date)))
         limited = [a for a in authorizations if a.max_amount is not None]
         if amount is None or len(limited) < len(authorizations):
             return
@@ -143,10 +144,14 @@ class Party(metaclass=PoolMeta):
         if all(billed[a.id] + amount > a.max_amount for a in limited):
             authorization = max(
                 limited, key=lambda a: a.max_amount - billed[a.id])
+            # the amounts of the authorisations have 2 digits
             raise ThirdPartyError(gettext(
                     'customer_billing.msg_third_party_max_amount',
-                    amount=amount, billed=billed[authorization.id],
-                    max_amount=authorization.max_amount,
+                    amount=lang.format_number(amount, digits=2),
+                    billed=lang.format_number(
+                        billed[authorization.id], digits=2),
+                    max_amount=lang.format_number(
+                        authorization.max_amount, digits=2),
                     third_party=third_party.rec_name,
                     party=self.rec_name))
 

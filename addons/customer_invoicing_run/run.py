@@ -264,8 +264,11 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
             return dt.timedelta(seconds=int(duration.total_seconds()))
 
     def get_totals(self, name):
+        "The totals per currency, the amounts formatted by the language"
         pool = Pool()
         Invoice = pool.get('account.invoice')
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
         totals = defaultdict(lambda: [Decimal(0)] * 3)
         invoices = Invoice.search([('invoicing_run', '=', self.id)])
         for sub_invoices in grouped_slice(invoices, 1000):
@@ -278,8 +281,9 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
         lines = []
         for currency, (untaxed, tax, total) in sorted(
                 totals.items(), key=lambda t: t[0].code):
-            lines.append('%s: %s + %s = %s' % (
-                    currency.code, untaxed, tax, total))
+            amounts = [lang.currency(a, currency, symbol=False, grouping=True)
+                for a in [untaxed, tax, total]]
+            lines.append('%s: %s + %s = %s' % (currency.code, *amounts))
         return '\n'.join(lines)
 
     @classmethod
@@ -295,9 +299,18 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
                 history[log.resource.id].append(log.id)
         return history
 
-    def _log(self, msg_id, **values):
-        "Post the message msg_id with values on the chat of the run"
-        self.chat_post(msg_id, **values)
+    def _log(self, msg_id, n=None, **values):
+        """Post the message msg_id with values on the chat of the run (n
+        chooses its plural form), the channel named in the chat's language"""
+        pool = Pool()
+        Profile = pool.get('customer.billing.profile')
+        if 'channel' in values:
+            with Transaction().set_context(language=self.chat_language()):
+                channels = dict(Profile.fields_get(
+                        ['channel'])['channel']['selection'])
+            values['channel'] = channels.get(
+                values['channel'], values['channel'])
+        self.chat_post(msg_id, n=n, **values)
 
     @classmethod
     def check_modification(cls, mode, records, values=None, external=False):
@@ -340,11 +353,12 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
                     'customer_invoicing_run.msg_run_no_source',
                     run=self.rec_name))
         if self.cutoff_date > self.invoice_date:
+            lang = pool.get('ir.lang').get()
             raise RunError(gettext(
                     'customer_invoicing_run.msg_run_cutoff_after_invoice_date',
                     run=self.rec_name,
-                    cutoff_date=self.cutoff_date,
-                    invoice_date=self.invoice_date))
+                    cutoff_date=lang.strftime(self.cutoff_date),
+                    invoice_date=lang.strftime(self.invoice_date)))
         user_id = Transaction().user
         if user_id and self.company.id not in User.get_companies():
             raise RunError(gettext(
@@ -633,9 +647,11 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
         with Transaction().set_context(company=self.company.id):
             credit = party.credit_amount or 0
         if credit + amount > limit:
+            lang = Pool().get('ir.lang').get()
+            currency = self.company.currency
             return gettext('customer_invoicing_run.msg_warning_credit_limit',
-                party=party.rec_name, limit=limit,
-                amount=credit + amount - limit)
+                party=party.rec_name, limit=lang.currency(limit, currency),
+                amount=lang.currency(credit + amount - limit, currency))
 
     # Execution
 
@@ -650,7 +666,9 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
                 run._raise_nothing_collected()
             run.start_time = dt.datetime.now()
             run.end_time = None
-            run._log('customer_invoicing_run.msg_log_started', count=count)
+            run._log(
+                'customer_invoicing_run.msg_log_started', count,
+                count=count)
         cls.save(runs)
         for run in runs:
             cls.__queue__.process_batch([run])
@@ -668,7 +686,9 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
                     ('run', '=', run.id),
                     ('state', '=', 'pending'),
                     ])
-            run._log('customer_invoicing_run.msg_log_resumed', count=count)
+            run._log(
+                'customer_invoicing_run.msg_log_resumed', count,
+                count=count)
             cls.__queue__.process_batch([run])
         cls.save(runs)
 
@@ -705,7 +725,7 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
         states = defaultdict(int)
         for item in Item.browse(item_ids):
             states[item.state] += 1
-        self._log('customer_invoicing_run.msg_log_batch',
+        self._log('customer_invoicing_run.msg_log_batch', len(item_ids),
             count=len(item_ids), done=states['done'],
             failed=states['failed'])
 
@@ -762,7 +782,7 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
         error = gettext('customer_invoicing_run.msg_item_group_failed',
             error=getattr(exception, 'message', None) or str(exception))
         Item.fail(items, {i.id: error for i in items})
-        self._log('customer_invoicing_run.msg_log_group_failed',
+        self._log('customer_invoicing_run.msg_log_group_failed', len(items),
             count=len(items), error=error)
 
     def _claim_items(self, size, ids=None):
@@ -966,6 +986,7 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
         for run in to_done:
             run.end_time = dt.datetime.now()
             run._log('customer_invoicing_run.msg_log_finished',
+                run.invoice_count,
                 invoices=run.invoice_count, failed=run.items_failed)
         cls.save(to_done)
         cls.done(to_done)
@@ -1014,10 +1035,11 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
                         posted += 1
                     except UserError as exception:
                         run._log(
-                            'customer_invoicing_run.msg_log_output_failed',
-                            channel='post', invoice=invoice.rec_name,
+                            'customer_invoicing_run.msg_log_post_failed',
+                            invoice=invoice.rec_name,
                             error=exception.message)
-            run._log('customer_invoicing_run.msg_log_posted', count=posted)
+            run._log(
+                'customer_invoicing_run.msg_log_posted', posted, count=posted)
         cls.save(runs)
 
     @classmethod
@@ -1038,7 +1060,7 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
                 sent = getattr(run, '_send_%s' % channel)(channel_invoices)
                 # None: the channel logged what it did itself
                 if sent is not None:
-                    run._log('customer_invoicing_run.msg_log_output',
+                    run._log('customer_invoicing_run.msg_log_output', sent,
                         channel=channel, count=sent)
             Invoice.write(invoices, {'invoicing_sent': True})
         cls.save(runs)
@@ -1099,7 +1121,7 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
             Delivery.queue_message(message, invoice)
             queued += 1
         if queued:
-            self._log('customer_invoicing_run.msg_log_output_queued',
+            self._log('customer_invoicing_run.msg_log_output_queued', queued,
                 channel='email', count=queued)
         return None
 
@@ -1147,7 +1169,7 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
                     ('state', '=', 'failed'),
                     ])
             Item.retry(items)
-            run._log('customer_invoicing_run.msg_log_retry',
+            run._log('customer_invoicing_run.msg_log_retry', len(items),
                 count=len(items))
         cls.save(runs)
         cls.reopen([r for r in runs if r.state == 'done'])
@@ -1214,7 +1236,8 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
             if count:
                 run.start_time = dt.datetime.now()
                 run._log(
-                    'customer_invoicing_run.msg_log_started', count=count)
+                    'customer_invoicing_run.msg_log_started', count,
+                    count=count)
                 started.append(run)
         cls.save(started)
         cls.reopen(started)

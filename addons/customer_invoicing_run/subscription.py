@@ -243,7 +243,9 @@ class SubscriptionLine(metaclass=PoolMeta):
         line.on_change_product()
         line.unit_price = self.unit_price
         description = self.description or self.service.product.rec_name
-        end = self.get_fee_period_end(date) or ''
+        lang = pool.get('ir.lang').get()
+        end = self.get_fee_period_end(date)
+        start, end = lang.strftime(date), lang.strftime(end) if end else ''
         proration = self.get_fee_proration(date)
         if proration:
             days, period_days = proration
@@ -251,12 +253,12 @@ class SubscriptionLine(metaclass=PoolMeta):
                 self.unit_price * days / period_days)
             line.description = gettext(
                 'customer_invoicing_run.msg_fee_partial_period',
-                description=description, start=date, end=end,
+                description=description, start=start, end=end,
                 days=days, period_days=period_days)
         else:
             line.description = gettext(
                 'customer_invoicing_run.msg_subscription_fee_description',
-                description=description, start=date, end=end)
+                description=description, start=start, end=end)
         if not line.account:
             raise ItemError(gettext(
                     'customer_invoicing_run.msg_item_missing_revenue_account',
@@ -377,6 +379,7 @@ class RunItem(metaclass=PoolMeta):
         collects its periods again from the billed-through date"""
         pool = Pool()
         InvoiceLine = pool.get('account.invoice.line')
+        lang = pool.get('ir.lang').get()
         by_line = {}
         for item in items:
             by_line.setdefault(item.source, []).append(item)
@@ -396,8 +399,8 @@ class RunItem(metaclass=PoolMeta):
                 if expected is None or item.date != expected:
                     result[item] = gettext(
                         'customer_invoicing_run.msg_item_fee_period_moved',
-                        source=item.rec_name, date=item.date,
-                        expected=expected or '')
+                        source=item.rec_name, date=lang.strftime(item.date),
+                        expected=lang.strftime(expected) if expected else '')
                     expected = None
                     continue
                 end = line.get_fee_period_end(item.date)
@@ -441,11 +444,13 @@ class RunItem(metaclass=PoolMeta):
                         ('date', '>', first),
                         ('id', 'not in', [i.id for i in line_items]),
                         ], limit=1):
+                lang = pool.get('ir.lang').get()
                 raise FeePeriodError(gettext(
                         'customer_invoicing_run.msg_fee_period_not_last',
                         invoice=line_items[0].invoice.rec_name
                         if line_items[0].invoice else '',
-                        line=line.rec_name, date=line.fee_billed_through))
+                        line=line.rec_name,
+                        date=lang.strftime(line.fee_billed_through)))
             to_write.extend(([Line(line.id)], {
                         'fee_billed_through': (
                             first - dt.timedelta(days=1)

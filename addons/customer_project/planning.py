@@ -387,11 +387,13 @@ class Staffing(ModelSQL, ModelView):
                 'staffing_capacity', [o[0] for o in over])
             if Warning.check(key):
                 staffing, hours, capacity = over[0]
+                lang = Pool().get('ir.lang').get()
                 raise StaffingWarning(key, gettext(
                         'customer_project.msg_staffing_over_capacity',
                         employee=staffing.employee.rec_name,
-                        period=staffing.demand.period_start,
-                        hours=hours, capacity=capacity))
+                        period=lang.strftime(staffing.demand.period_start),
+                        hours=lang.format_number(hours, digits=2),
+                        capacity=lang.format_number(capacity, digits=2)))
 
 
 class StaffingAnalysisContext(ModelView):

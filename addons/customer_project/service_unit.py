@@ -195,7 +195,10 @@ class ServiceUnit(ModelSQL, ModelView):
                         unit=cls(settled[0]).rec_name))
 
     def get_rec_name(self, name):
-        return '%s %s %s' % (self.type.rec_name, self.date, self.quantity)
+        "The type, the date and the quantity, formatted by the language"
+        lang = Pool().get('ir.lang').get()
+        return '%s %s %s' % (self.type.rec_name, lang.strftime(self.date),
+            lang.format_number(self.quantity))
 
     # Capture from outside
 
@@ -272,9 +275,12 @@ class ServiceUnit(ModelSQL, ModelView):
                     'customer_project.msg_service_unit_bad_date',
                     date=row.get('date')))
         if not valid_date(date):
+            lang = Pool().get('ir.lang').get()
             raise ServiceUnitError(gettext(
                     'customer_project.msg_service_unit_date_range',
-                    date=date, start=DATE_RANGE[0], end=DATE_RANGE[1]))
+                    date=lang.strftime(date),
+                    start=lang.strftime(DATE_RANGE[0]),
+                    end=lang.strftime(DATE_RANGE[1])))
         try:
             quantity = float(row.get('quantity'))
         except (TypeError, ValueError, OverflowError):

@@ -5,15 +5,20 @@ import datetime
 import logging
 import re
 from email.message import EmailMessage
+from functools import wraps
 
 import email_validator
+from sql import Cast, Literal, Null
+from sql.operators import Concat
 
 import trytond.config as config
+from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import ModelView, Unique, fields
+from trytond.model import ModelView, Unique, Workflow, fields
 from trytond.modules.party.exceptions import EraseError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 from trytond.tools.email_ import (
     EmailNotValidError, normalize_email, set_from_header, validate_email)
 
@@ -26,8 +31,21 @@ logger = logging.getLogger(__name__)
 LOGIN_RE = re.compile(r'^[a-z0-9][a-z0-9._@+-]{2,63}$')
 
 
-class Party(metaclass=PoolMeta):
+def css_check_status(statuses, action):
+    """Decorator of a transition: raise StatusError unless every party has
+    one of the statuses (Workflow.transition would skip them silently)"""
+    def decorator(func):
+        @wraps(func)
+        def wrapper(cls, parties, *args, **kwargs):
+            cls._css_check_status(parties, statuses, action)
+            return func(cls, parties, *args, **kwargs)
+        return wrapper
+    return decorator
+
+
+class Party(Workflow, metaclass=PoolMeta):
     __name__ = 'party.party'
+    _transition_state = 'css_status'
 
     css_status = fields.Selection(
         CSS_STATUSES, "Self-Service Status", readonly=True, required=True,
@@ -70,9 +88,18 @@ class Party(metaclass=PoolMeta):
         "Self-Service Email Error", readonly=True,
         help="The last failure to send an email; "
         "the status is advanced only once the email is sent.")
+    css_log = fields.Function(fields.Many2Many(
+            'ir.model.log', None, None, "Self-Service History",
+            help="The transitions of the self-service status."),
+        'get_css_log')
     css_history = fields.One2Many(
-        'customer.self_service.history', 'party', "Self-Service History",
-        readonly=True)
+        'customer.self_service.history', 'party',
+        "Self-Service History Before Log",
+        readonly=True,
+        states={
+            'invisible': ~Eval('css_history'),
+            },
+        help="The history kept before the status changes were logged.")
 
     @classmethod
     def __setup__(cls):
@@ -82,6 +109,24 @@ class Party(metaclass=PoolMeta):
             ('css_login_unique', Unique(t, t.css_login),
                 'customer_self_service.msg_css_login_unique'),
             ]
+        cls._transitions |= {
+            ('not_requested', 'requested'),
+            ('disabled', 'requested'),
+            ('requested', 'registration_sent'),
+            ('registration_sent', 'registered'),
+            ('requested', 'disabled'),
+            ('registration_sent', 'disabled'),
+            ('registered', 'disabled'),
+            # A merged party gives its portal access to the destination
+            # (css_reset, css_take_over)
+            ('requested', 'not_requested'),
+            ('registration_sent', 'not_requested'),
+            ('registered', 'not_requested'),
+            ('disabled', 'not_requested'),
+            ('not_requested', 'registration_sent'),
+            ('not_requested', 'registered'),
+            ('not_requested', 'disabled'),
+            }
         cls._buttons.update({
                 'css_request': {
                     'invisible': ~Eval('css_status').in_(
@@ -104,8 +149,55 @@ class Party(metaclass=PoolMeta):
                 })
 
     @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        cls._upgrade_css_history()
+
+    @classmethod
+    def _upgrade_css_history(cls):
+        """Copy the status changes of the former history into the model log
+        once (the history itself is kept with its comments and emails)"""
+        pool = Pool()
+        History = pool.get('customer.self_service.history')
+        Log = pool.get('ir.model.log')
+        cursor = Transaction().connection.cursor()
+        if not backend.TableHandler.table_exist(History._table):
+            return
+        history = History.__table__()
+        log = Log.__table__()
+        resource = Concat(cls.__name__ + ',', Cast(history.party, 'VARCHAR'))
+        target = Concat('css_status:', history.to_status)
+        cursor.execute(*log.select(log.id,
+                where=log.target.like('css_status:%')
+                & log.resource.like(cls.__name__ + ',%'),
+                limit=1))
+        if cursor.fetchone():
+            return
+        cursor.execute(*log.insert(
+                [log.create_date, log.create_uid, log.resource, log.event,
+                    log.target, log.user],
+                history.select(
+                    history.date, history.user, resource,
+                    Literal('transition'), target, history.user,
+                    where=(history.from_status == Null)
+                    | (history.from_status != history.to_status))))
+
+    @classmethod
     def default_css_status(cls):
         return 'not_requested'
+
+    @classmethod
+    def get_css_log(cls, parties, name):
+        pool = Pool()
+        Log = pool.get('ir.model.log')
+        logs = {p.id: [] for p in parties}
+        for log in Log.search([
+                    ('resource', 'in', [str(p) for p in parties]),
+                    ('event', '=', 'transition'),
+                    ('target', 'like', 'css_status:%'),
+                    ], order=[('create_date', 'DESC'), ('id', 'DESC')]):
+            logs[log.resource.id].append(log.id)
+        return logs
 
     @classmethod
     def preprocess_values(cls, mode, values):
@@ -172,27 +264,10 @@ class Party(metaclass=PoolMeta):
         return super().copy(parties, default=default)
 
     @classmethod
-    def _css_set_status(cls, parties, status, comment=None, deliveries=None):
-        """Write the self-service status of the parties and record it in the
-        history (with the email delivery of the party that caused it)"""
-        pool = Pool()
-        History = pool.get('customer.self_service.history')
-        if not parties:
-            return
-        now = datetime.datetime.now()
-        History.create([{
-                    'party': p.id,
-                    'date': now,
-                    'from_status': p.css_status,
-                    'to_status': status,
-                    'web_user': p.css_user.id if p.css_user else None,
-                    'delivery': (
-                        deliveries[p].id if p in (deliveries or {}) else None),
-                    'comment': comment,
-                    } for p in parties])
+    def _css_stamp(cls, parties):
+        "Write the date of the status change of the parties"
         cls.write(list(parties), {
-                'css_status': status,
-                'css_status_date': now,
+                'css_status_date': datetime.datetime.now(),
                 'css_error': None,
                 })
 
@@ -207,10 +282,10 @@ class Party(metaclass=PoolMeta):
 
     @classmethod
     @ModelView.button
-    def css_request(cls, parties, comment=None):
-        cls._css_check_status(
-            parties, {'not_requested', 'disabled'}, 'request')
-        cls._css_set_status(parties, 'requested', comment)
+    @css_check_status({'not_requested', 'disabled'}, 'request')
+    @Workflow.transition('requested')
+    def css_request(cls, parties):
+        cls._css_stamp(parties)
 
     @classmethod
     @ModelView.button
@@ -315,25 +390,23 @@ class Party(metaclass=PoolMeta):
                         'customer_self_service.msg_css_email_failed',
                         error=deliveries[party].error)
             cls.save(failed)
-            cls._css_record_failed(
-                [p for p in failed if p in deliveries], deliveries)
-            cls._css_set_status(sent, next_status, deliveries=deliveries)
+            if next_status == 'registration_sent':
+                cls.css_registration_sent(sent)
+            else:
+                cls.css_register(sent)
             parties = [p for p in parties if p not in failed]
 
     @classmethod
-    def _css_record_failed(cls, parties, deliveries):
-        "Record in the history the failed email of each customer"
-        pool = Pool()
-        History = pool.get('customer.self_service.history')
-        History.create([{
-                    'party': p.id,
-                    'date': datetime.datetime.now(),
-                    'from_status': p.css_status,
-                    'to_status': p.css_status,
-                    'web_user': p.css_user.id if p.css_user else None,
-                    'delivery': deliveries[p].id,
-                    'comment': p.css_error,
-                    } for p in parties])
+    @Workflow.transition('registration_sent')
+    def css_registration_sent(cls, parties):
+        "The credentials email of the parties is sent"
+        cls._css_stamp(parties)
+
+    @classmethod
+    @Workflow.transition('registered')
+    def css_register(cls, parties):
+        "The welcome email of the parties is sent"
+        cls._css_stamp(parties)
 
     def _css_error_message(self, exception):
         logger.warning(
@@ -388,17 +461,41 @@ class Party(metaclass=PoolMeta):
 
     @classmethod
     @ModelView.button
-    def css_disable(cls, parties, comment=None):
+    @css_check_status(
+        {'requested', 'registration_sent', 'registered'}, 'disable')
+    @Workflow.transition('disabled')
+    def css_disable(cls, parties):
         pool = Pool()
         WebUser = pool.get('web.user')
         Session = pool.get('web.user.session')
-        cls._css_check_status(
-            parties, {'requested', 'registration_sent', 'registered'},
-            'disable')
         users = [p.css_user for p in parties if p.css_user]
         Session.delete(Session.search([('user', 'in', users)]))
         WebUser.write(users, {'active': False})
-        cls._css_set_status(parties, 'disabled', comment)
+        cls._css_stamp(parties)
+
+    @classmethod
+    @Workflow.transition('not_requested')
+    def css_reset(cls, parties):
+        "The parties give their portal access to another party (merge)"
+
+    @classmethod
+    def css_take_over(cls, parties, status):
+        """The parties, reset to not requested, take over a portal access
+        of the status (merge): a declared transition from not requested"""
+        cls.css_reset(parties)
+        transition = {
+            'requested': cls.css_request,
+            'registration_sent': cls.css_registration_sent,
+            'registered': cls.css_register,
+            'disabled': cls._css_take_over_disabled,
+            }.get(status)
+        if transition:
+            transition(parties)
+
+    @classmethod
+    @Workflow.transition('disabled')
+    def _css_take_over_disabled(cls, parties):
+        "The parties take over a disabled portal access (merge)"
 
     @classmethod
     def css_request_access(cls, code, invoice_number, email):
@@ -433,9 +530,7 @@ class Party(metaclass=PoolMeta):
                 values['css_email'] = email
             if values:
                 cls.write([party], values)
-            cls._css_set_status([party], 'requested', gettext(
-                    'customer_self_service.msg_css_requested_online',
-                    email=email))
+            cls.css_request([party])
 
     def _css_emails_on_file(self):
         "Return the lower-case email addresses already on file"
@@ -476,8 +571,7 @@ class Replace(metaclass=PoolMeta):
 
     _css_fields = [
         'css_login', 'css_login_updated', 'css_type', 'css_email',
-        'css_status', 'css_status_date', 'css_error', 'css_user',
-        'css_primary_account']
+        'css_status_date', 'css_error', 'css_user', 'css_primary_account']
 
     @classmethod
     def fields_to_replace(cls):
@@ -500,9 +594,10 @@ class Replace(metaclass=PoolMeta):
             values = {f: getattr(source, f) for f in self._css_fields}
             values = {f: v.id if hasattr(v, 'id') else v
                 for f, v in values.items()}
-            Party.write([source], {
-                    f: 'not_requested' if f == 'css_status' else None
-                    for f in self._css_fields})
+            status = source.css_status
+            Party.css_reset([source])
+            Party.write([source], {f: None for f in self._css_fields})
+            Party.css_take_over([destination], status)
             Party.write([destination], values)
         return state
 

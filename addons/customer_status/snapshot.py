@@ -4,7 +4,7 @@ import datetime as dt
 from dateutil.relativedelta import relativedelta
 from sql.aggregate import Max
 
-from trytond.i18n import gettext
+from trytond.i18n import gettext, ngettext
 from trytond.model import ModelSQL, ModelView, Unique, dualmethod, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
@@ -233,8 +233,8 @@ class Recalculate(Wizard):
         Status.check_companies(companies)
         with without_check_access():
             count = Snapshot.refresh(parties, companies=companies)
-        self.done.message = gettext(
-            'customer_status.msg_recalculate_done', count=count,
+        self.done.message = ngettext(
+            'customer_status.msg_recalculate_done', count, count=count,
             companies=', '.join(c.rec_name for c in companies))
         return 'done'
 

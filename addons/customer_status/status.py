@@ -421,9 +421,13 @@ class CustomerStatus(ModelSQL, ModelView):
             if (not isinstance(value, dt.date)
                     or isinstance(value, dt.datetime)
                     or not start <= value <= end):
+                lang = pool.get('ir.lang').get()
+                if isinstance(value, dt.date):
+                    value = lang.strftime(value)
                 raise StatusInputError(gettext(
                         'customer_status.msg_status_date_invalid',
-                        date=value, start=start, end=end))
+                        date=value, start=lang.strftime(start),
+                        end=lang.strftime(end)))
         for name, records in [
                 ('party.party', [party] * bool(party)),
                 ('company.company', companies),
@@ -483,11 +487,12 @@ class CustomerStatus(ModelSQL, ModelView):
                 return Currency.compute(
                     from_currency, Decimal(1), to_currency, round=False)
         except RateError:
+            lang = Pool().get('ir.lang').get()
             raise MissingRateError(gettext(
                     'customer_status.msg_missing_rate',
                     from_currency=from_currency.rec_name,
                     to_currency=to_currency.rec_name,
-                    date=date))
+                    date=lang.strftime(date)))
 
     @classmethod
     def get_status(cls, party, companies, from_date, to_date,

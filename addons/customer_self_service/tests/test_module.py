@@ -1,6 +1,8 @@
 # This file is part of the customer_self_service module.  The COPYRIGHT file
 # at the top level of this repository contains the full copyright notices and
 # license terms.
+import datetime as dt
+
 from lxml import etree
 
 from trytond.exceptions import UserError
@@ -8,8 +10,8 @@ from trytond.model.exceptions import ValidationError
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
-from trytond.transaction import Transaction
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 
 class CustomerSelfServiceTestCase(CompanyTestMixin, ModuleTestCase):
@@ -96,7 +98,11 @@ class CustomerSelfServiceTestCase(CompanyTestMixin, ModuleTestCase):
             Party.css_disable([party])
         Party.css_request([party])
         self.assertEqual(party.css_status, 'requested')
-        self.assertEqual(len(party.css_history), 1)
+        # The transition is logged (stored at commit)
+        Transaction()._store_log_records()
+        self.assertEqual(
+            [(l.event, l.target) for l in party.css_log],
+            [('transition', 'css_status:requested')])
         with self.assertRaises(UserError):
             Party.css_request([party])
 
@@ -106,6 +112,44 @@ class CustomerSelfServiceTestCase(CompanyTestMixin, ModuleTestCase):
             Party.css_create_user([party])
         self.assertIsNone(party.css_user)
         self.assertEqual(WebUser.search([], count=True), 1)
+
+    @with_transaction()
+    def test_upgrade_history_to_log(self):
+        "The upgrade copies the former history's status changes to the log"
+        pool = Pool()
+        Party = pool.get('party.party')
+        History = pool.get('customer.self_service.history')
+        Log = pool.get('ir.model.log')
+        party = Party(name="Customer")
+        party.save()
+        History.create([{
+                    'party': party.id, 'date': dt.datetime(2025, 1, 1, 9),
+                    'from_status': 'not_requested', 'to_status': 'requested',
+                    'user': 1}, {
+                    'party': party.id, 'date': dt.datetime(2025, 1, 2, 9),
+                    'from_status': 'requested', 'to_status': 'requested',
+                    'comment': "The email could not be sent"}, {
+                    'party': party.id, 'date': dt.datetime(2025, 1, 3, 9),
+                    'from_status': 'requested', 'to_status': 'disabled',
+                    'user': None}])
+
+        Party._upgrade_css_history()
+        # The two changes of status (the failed email from requested to
+        # requested is not one), oldest last, with their date and user
+        self.assertEqual(
+            [(l.event, l.target, l.create_date, l.user and l.user.id)
+                for l in party.css_log], [
+                ('transition', 'css_status:disabled',
+                    dt.datetime(2025, 1, 3, 9), None),
+                ('transition', 'css_status:requested',
+                    dt.datetime(2025, 1, 1, 9), 1)])
+        self.assertEqual(party.css_log[0].action, "CSS Status : Disabled")
+        # Once only: a second upgrade copies nothing
+        Party._upgrade_css_history()
+        self.assertEqual(Log.search_count(
+                [('resource', '=', str(party))]), 2)
+        # The former history is kept
+        self.assertEqual(len(party.css_history), 3)
 
     @with_transaction()
     def test_portal_change_request_submitter(self):

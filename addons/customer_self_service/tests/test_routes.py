@@ -361,7 +361,7 @@ class CustomerSelfServiceRouteTestCase(PortalTestMixin, RouteTestCase):
             delta = Party(self.delta_id)
             self.assertEqual(delta.css_status, 'not_requested')
             self.assertIsNone(delta.css_email)
-            self.assertEqual(len(delta.css_history), 0)
+            self.assertEqual(delta.css_log, ())
 
     def test_set_password_token(self):
         "The emailed token sets the password once; a bad one is refused"
