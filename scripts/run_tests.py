@@ -652,7 +652,7 @@ def main():
         help="only test files whose name contains this")
     parser.add_argument('-u', dest='unit_part', default=None,
         help="scheduled run: only units (test class or scenario file) "
-        "whose name contains this")
+        "whose name contains this (or one of these, comma separated)")
     parser.add_argument('-q', dest='verbosity', action='store_const', const=1,
         default=2, help="dots instead of one line per test")
     parser.add_argument('--timing', metavar='FILE',
@@ -701,7 +701,9 @@ def main():
         units = list_units(modules, cross, args.pattern,
             {b: args.generic[b] for b in args.backends})
         if args.unit_part:
-            units = {k: v for k, v in units.items() if args.unit_part in k}
+            parts = args.unit_part.split(',')
+            units = {k: v for k, v in units.items()
+                if any(part in k for part in parts)}
         sys.exit(Scheduler(args, units).run())
     if args.unit:
         suite = run_unit(args)
