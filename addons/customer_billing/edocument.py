@@ -254,8 +254,9 @@ class Invoice(metaclass=PoolMeta):
         (None when it cannot be converted)
 
         The report is the one Tryton keeps for an issued customer invoice
-        (rendered and cached by its first print), converted by Tryton's report
-        conversion (``[report] convert_command``) when its format is not PDF."""
+        (rendered and cached by its first print), converted by Tryton's
+        report conversion (``[report] convert_command``) when it is not
+        PDF."""
         pool = Pool()
         ActionReport = pool.get('ir.action.report')
         InvoiceReport = pool.get('account.invoice', type='report')

@@ -234,7 +234,8 @@ class CustomerBillingEDocumentTestCase(unittest.TestCase):
                 xml = self.assert_ubl_valid(
                     self.produce(invoice, format_).data, 'Invoice')
                 self.assertEqual(sorted(xml.xpath(
-                            'cac:TaxTotal/cac:TaxSubtotal/cbc:TaxAmount/text()',
+                            'cac:TaxTotal/cac:TaxSubtotal/'
+                            'cbc:TaxAmount/text()',
                             namespaces=UBL_NS)), ['3.00', '42.00'])
                 self.assertEqual(xml.xpath(
                         'cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount/text()',
