@@ -16,6 +16,13 @@ from trytond.transaction import Transaction
 
 from .exceptions import AccountNotBillableError
 
+EDOCUMENT_FORMATS = [
+    ('pdf', "PDF Only"),
+    ('ubl', "UBL 2.x"),
+    ('peppol', "Peppol BIS Billing 3.0"),
+    ('facturx', "Factur-X"),
+    ]
+
 
 class BillingProfile(DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'customer.billing.profile'
@@ -54,8 +61,16 @@ class BillingProfile(DeactivableMixin, ModelSQL, ModelView):
     channel = fields.Selection([
             ('print', "Print"),
             ('email', "Email to the Invoice Contact"),
-            ('ubl', "UBL E-Invoice"),
-            ], "Delivery Channel", required=True)
+            ('ubl', "E-Invoice Attachment"),
+            ], "Delivery Channel", required=True,
+        help="Print: store the invoice report.\n"
+        "Email: send the invoice report and the e-invoice.\n"
+        "E-Invoice Attachment: store the e-invoice on the invoice.")
+    edocument_format = fields.Selection(
+        EDOCUMENT_FORMATS, "E-Invoice Format", required=True,
+        help="The structured document produced for the invoices, "
+        "validated against its schema before it is delivered.\n"
+        "The E-Invoice Attachment channel stores UBL when it is PDF only.")
     bill_to = fields.Selection([
             ('customer', "The Customer"),
             ('headquarter', "Its Headquarter"),
@@ -105,6 +120,10 @@ class BillingProfile(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_bill_to(cls):
         return 'customer'
+
+    @classmethod
+    def default_edocument_format(cls):
+        return 'pdf'
 
     @fields.depends('cycle', 'cycle_day', 'cycle_weekday')
     def on_change_cycle(self):
@@ -245,6 +264,9 @@ class CustomerAccount(ModelSQL, ModelView):
         "when the profile delivers by email "
         "and the contact belongs to the invoiced party.\n"
         "Leave empty to use the invoice email of the invoiced party.")
+    edocument_format = fields.Selection(
+        [(None, "")] + EDOCUMENT_FORMATS, "E-Invoice Format",
+        help="Leave empty to use the format of the billing profile.")
     bill_to = fields.Function(fields.Selection(
             'get_bill_to_selection', "Bill To"), 'on_change_with_bill_to')
 

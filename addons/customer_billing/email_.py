@@ -19,6 +19,8 @@ from trytond.pyson import Eval
 from trytond.sendmail import send_message
 from trytond.transaction import Transaction, without_check_access
 
+from .exceptions import EDocumentError
+
 logger = logging.getLogger(__name__)
 
 DELIVERY_STATES = [
@@ -192,6 +194,21 @@ class EmailDelivery(Workflow, ModelSQL, ModelView):
             record.save()
         return list(record.customer_deliveries)
 
+    @classmethod
+    def record_failure(cls, resource, address, subject, error):
+        """Store an email of the resource that was not sent because its
+        document was refused, with a failed delivery showing the error;
+        its retry asks resource.redeliver_document for the message"""
+        pool = Pool()
+        Email = pool.get('ir.email')
+        record = Email(
+            resource=resource, recipients=address, subject=subject,
+            customer_deliveries=[cls(
+                    address=address, state='failed', error=error)])
+        with without_check_access():
+            record.save()
+        return list(record.customer_deliveries)
+
     @staticmethod
     def _get_body(message):
         "Return the text body of the message or None"
@@ -212,6 +229,10 @@ class EmailDelivery(Workflow, ModelSQL, ModelView):
             delivery.attempts = (delivery.attempts or 0) + 1
             try:
                 delivery._send()
+            except EDocumentError as exception:
+                # a refused document fails at once: the clerk must fix it
+                delivery.error = exception.message
+                failed.append(delivery)
             except (smtplib.SMTPException, OSError) as exception:
                 logger.info(
                     "email delivery %s failed: %s", delivery.id, exception)
@@ -234,9 +255,17 @@ class EmailDelivery(Workflow, ModelSQL, ModelView):
 
     def _send(self):
         "Send the stored message to the address; raise on failure"
-        message = email.message_from_bytes(
+        message = self._get_message()
+        if message is not None:
+            send_message(message, to_addrs=[self.address], strict=True)
+
+    def _get_message(self):
+        """Return the message to send or None when the resource delivered
+        its document itself (a delivery recorded by record_failure)"""
+        if not self.email.customer_message:
+            return self.email.resource.redeliver_document(self)
+        return email.message_from_bytes(
             self.email.customer_message, policy=email.policy.default)
-        send_message(message, to_addrs=[self.address], strict=True)
 
     @staticmethod
     def _error_text(exception):

@@ -27,3 +27,7 @@ class DuplicatePartyWarning(UserWarning):
 
 class DeliveryError(UserError):
     "Raised when an invoice cannot be delivered through its channel"
+
+
+class EDocumentError(UserError):
+    "Raised when the e-invoice of an invoice is refused by its checks"

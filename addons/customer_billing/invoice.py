@@ -16,7 +16,7 @@ from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
 from .email_ import DELIVERY_STATES, delivery_state, latest_deliveries
-from .exceptions import DeliveryError
+from .exceptions import DeliveryError, EDocumentError
 
 
 class Invoice(metaclass=PoolMeta):
@@ -244,8 +244,9 @@ class Invoice(metaclass=PoolMeta):
 
     def _get_billing_channel(self):
         "Return the delivery channel of the invoice or None"
-        if self.type == 'out' and self.customer_account:
-            return self.customer_account.profile.channel
+        account = self._get_billing_account()
+        if self.type == 'out' and account:
+            return account.profile.channel
 
     def _delivers_billing(self):
         """Return True if posting delivers the invoice through its channel
@@ -276,7 +277,11 @@ class Invoice(metaclass=PoolMeta):
         Delivery = pool.get('customer.email.delivery')
         queued = []
         for invoice in invoices:
-            message = invoice._get_billing_email_message()
+            try:
+                message = invoice._get_billing_email_message()
+            except EDocumentError as exception:
+                invoice.record_edocument_failure(exception)
+                continue
             if message:
                 Delivery.queue_message(message, invoice)
                 queued.append(invoice)
@@ -296,11 +301,72 @@ class Invoice(metaclass=PoolMeta):
 
     @classmethod
     def _deliver_billing_ubl(cls, invoices):
-        "Attach the UBL e-invoices; return the invoices attached"
+        "Attach the e-invoices; return the invoices attached"
+        delivered, _ = cls.store_edocuments(invoices)
+        return delivered
+
+    @classmethod
+    def store_edocuments(cls, invoices):
+        """Attach the validated e-invoice of each invoice (once); return the
+        invoices attached and the reason of each refused invoice (recorded
+        as a failed delivery)"""
         pool = Pool()
         Attachment = pool.get('ir.attachment')
-        Attachment.save([i._get_ubl_attachment() for i in invoices])
-        return invoices
+        stored = {a.resource for a in Attachment.search([
+                    ('resource', 'in', [str(i) for i in invoices]),
+                    ('name', 'in', [i._get_edocument_filename()
+                            for i in invoices]),
+                    ])}
+        attachments, delivered, refused = [], [], {}
+        for invoice in invoices:
+            if invoice not in stored:
+                try:
+                    attachments.append(invoice._get_edocument_attachment())
+                except EDocumentError as exception:
+                    invoice.record_edocument_failure(exception)
+                    refused[invoice] = exception.message
+                    continue
+            delivered.append(invoice)
+        Attachment.save(attachments)
+        return delivered, refused
+
+    def _get_edocument_filename(self):
+        "Return the name of the attachment of the e-invoice"
+        extension = 'pdf' if self.get_edocument_format() == 'facturx' else (
+            'xml')
+        return f'{self.number or self.id}.{extension}'
+
+    def _get_edocument_attachment(self):
+        "Return the validated e-invoice as an attachment"
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        document = self.get_edocument()
+        return Attachment(
+            resource=self, name=self._get_edocument_filename(), type='data',
+            data=document.data)
+
+    def record_edocument_failure(self, exception):
+        """Record the refused e-invoice as a failed delivery of the invoice
+        (retried by the delivery once the clerk fixed the reasons)"""
+        pool = Pool()
+        Delivery = pool.get('customer.email.delivery')
+        contact = (self._get_billing_email()
+            if self._get_billing_channel() == 'email' else None)
+        address = contact.value if contact else self._get_edocument_filename()
+        Delivery.record_failure(self, address, gettext(
+                'customer_billing.msg_edocument_subject',
+                number=self.number), exception.message)
+
+    def redeliver_document(self, delivery):
+        """Produce again the e-invoice of the failed delivery: return the
+        email message to send or None when stored as attachment (raise
+        EDocumentError while it is still refused)"""
+        if self._get_billing_channel() == 'email':
+            message = self._get_billing_email_message()
+            delivery.email.customer_message = message.as_bytes()
+            delivery.email.save()
+            return message
+        self._get_edocument_attachment().save()
 
     def _get_billing_email(self):
         """Return the email contact mechanism of the invoice or None
@@ -343,23 +409,22 @@ class Invoice(metaclass=PoolMeta):
                     amount=lang.format_number(self.total_amount,
                         digits=self.currency.digits),
                     currency=self.currency.code))
-        ext, content, _, _ = InvoiceReport.execute([self.id], {})
-        if isinstance(content, str):
-            content = content.encode()
-        message.add_attachment(
-            bytes(content), maintype='application', subtype='octet-stream',
-            filename='%s.%s' % (self.number, ext))
+        document = self.get_edocument()
+        if not document or document.format != 'facturx':
+            # Factur-X is the invoice report with its XML embedded
+            ext, content, _, _ = InvoiceReport.execute([self.id], {})
+            if isinstance(content, str):
+                content = content.encode()
+            message.add_attachment(
+                bytes(content), maintype='application',
+                subtype='octet-stream',
+                filename='%s.%s' % (self.number, ext))
+        if document:
+            maintype, subtype = document.mimetype.split('/')
+            message.add_attachment(
+                document.data, maintype=maintype, subtype=subtype,
+                filename=self._get_edocument_filename())
         return message
-
-    def _get_ubl_attachment(self):
-        "Return the UBL e-invoice of the invoice as an attachment"
-        pool = Pool()
-        Attachment = pool.get('ir.attachment')
-        EInvoice = pool.get('edocument.ubl.invoice')
-        edocument = EInvoice(self)
-        return Attachment(
-            resource=self, name=edocument.filename, type='data',
-            data=edocument.render('2'))
 
     @classmethod
     def _check_billing_delivery(cls, invoices):

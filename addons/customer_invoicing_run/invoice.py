@@ -64,6 +64,17 @@ class Invoice(metaclass=PoolMeta):
                 if n not in self._fields or getattr(self, n) != v}
         return values
 
+    def _get_billing_account(self):
+        """Return the customer account of the invoice, else the one of the
+        first run item of its lines (an invoice grouping several accounts)"""
+        account = super()._get_billing_account()
+        if not account:
+            for line in self.lines:
+                item = line.invoicing_item
+                if item and item.customer_account:
+                    return item.customer_account
+        return account
+
     @classmethod
     def cancel(cls, invoices):
         "Release the units billed by the run items of the invoices"

@@ -19,6 +19,7 @@ from trytond.i18n import gettext
 from trytond.model import (
     ChatMixin, Check, Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.customer_billing.exceptions import EDocumentError
 from trytond.modules.customer_billing.upgrade import post_text_column
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -1067,13 +1068,7 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
 
     def _get_channel(self, invoice):
         "Return the output channel of the invoice"
-        account = invoice.customer_account
-        if not account:
-            for line in invoice.lines:
-                item = line.invoicing_item
-                if item and item.customer_account:
-                    account = item.customer_account
-                    break
+        account = invoice._get_billing_account()
         return account.profile.channel if account else 'print'
 
     def _send_print(self, invoices):
@@ -1109,6 +1104,10 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
         for invoice in invoices:
             try:
                 message = invoice._get_billing_email_message()
+            except EDocumentError as exception:
+                # a failed delivery of the invoice the clerk can retry
+                invoice.record_edocument_failure(exception)
+                message, error = None, exception.message
             except UserError as exception:
                 message, error = None, exception.message
             else:
@@ -1126,36 +1125,15 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
         return None
 
     def _send_ubl(self, invoices):
-        "Store the UBL e-invoice of each invoice as attachment"
+        """Store the validated e-invoice of each invoice as attachment
+        (customer_billing's store_edocuments, as posting does)"""
         pool = Pool()
-        Attachment = pool.get('ir.attachment')
-        UBL = pool.get('edocument.ubl.invoice')
-        # an invoice keeps one UBL document even if its output is retried
-        stored = {a.resource for a in Attachment.search([
-                    ('resource', 'in', [str(i) for i in invoices]),
-                    ('name', 'like', '%.xml'),
-                    ])}
-        attachments = []
-        for invoice in invoices:
-            if invoice in stored:
-                continue
-            try:
-                document = UBL(invoice)
-                data = document.render('2')
-            except (UserError, ValueError, AttributeError,
-                    TypeError) as exception:
-                self._log('customer_invoicing_run.msg_log_output_failed',
-                    channel='ubl', invoice=invoice.rec_name,
-                    error=getattr(exception, 'message', str(exception)))
-                continue
-            attachments.append({
-                    'resource': str(invoice),
-                    'name': '%s.xml' % (invoice.number or invoice.id),
-                    'type': 'data',
-                    'data': data,
-                    })
-        Attachment.create(attachments)
-        return len(attachments) + len(stored)
+        Invoice = pool.get('account.invoice')
+        delivered, refused = Invoice.store_edocuments(invoices)
+        for invoice, error in refused.items():
+            self._log('customer_invoicing_run.msg_log_output_failed',
+                channel='ubl', invoice=invoice.rec_name, error=error)
+        return len(delivered)
 
     @classmethod
     @ModelView.button

@@ -4,7 +4,7 @@
 import trytond.config as config
 from trytond.i18n import gettext
 from trytond.pool import Pool, PoolMeta
-from trytond.tools import slugify
+from trytond.transaction import without_check_access
 
 from .exceptions import PDFError
 
@@ -19,27 +19,30 @@ class Invoice(metaclass=PoolMeta):
         (rendered and cached by its first print), converted by Tryton's report
         conversion (``[report] convert_command``) when its format is not PDF.
         Raise PDFError when the conversion is not available."""
-        pool = Pool()
-        ActionReport = pool.get('ir.action.report')
-        InvoiceReport = pool.get('account.invoice', type='report')
-        format_, content, _, name = InvoiceReport.execute([self.id], {})
-        if format_ != 'pdf':
-            # An action of the same template with PDF as output format
-            action = ActionReport(
-                report_name=InvoiceReport.__name__,
-                template_extension=format_, extension='pdf')
-            # One attempt: the retries of Report.convert in 8.0 reuse the
-            # consumed iterator of the command arguments (IndexError)
-            format_, content = InvoiceReport.convert(
-                action, content,
-                timeout=config.getint(
-                    'customer_self_service', 'pdf_timeout', default=60),
-                retry=0)
-        if isinstance(content, str):
-            content = content.encode('utf-8')
-        content = bytes(content)
-        if format_ != 'pdf' or not content.startswith(b'%PDF'):
+        filename, content = self.get_report_pdf(timeout=config.getint(
+                'customer_self_service', 'pdf_timeout', default=60))
+        if content is None:
             raise PDFError(gettext(
                     'customer_self_service.msg_portal_pdf_unavailable',
                     invoice=self.rec_name))
-        return f'{slugify(name)}.pdf', content
+        return filename, content
+
+    def get_css_edocument(self):
+        """Return the file name, content and MIME type of the e-invoice:
+        the one delivered (stored) or else produced and validated now"""
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        filename = self._get_edocument_filename()
+        with without_check_access():
+            attachments = Attachment.search([
+                    ('resource', '=', str(self)),
+                    ('name', '=', filename),
+                    ], limit=1)
+        if attachments:
+            attachment, = attachments
+            data = attachment.data
+        else:
+            data = self.get_edocument().data
+        mimetype = 'application/pdf' if filename.endswith('.pdf') else (
+            'application/xml')
+        return filename, bytes(data), mimetype

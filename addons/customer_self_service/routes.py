@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from trytond.exceptions import RateLimitException, UserError
 from trytond.i18n import gettext
+from trytond.modules.customer_billing.exceptions import EDocumentError
 from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     Response, abort, redirect, with_pool, with_transaction)
@@ -734,6 +735,35 @@ def invoice_download(request, pool, user, invoice):
             user=user, status=HTTPStatus.SERVICE_UNAVAILABLE, error=e.message,
             links=[(_base(pool) + '/invoices', _msg('invoices'))])
     response = Response(content, mimetype='application/pdf')
+    response.headers['Content-Disposition'] = (
+        f'attachment; filename="{filename}"')
+    _secure_headers(response)
+    return response
+
+
+@app.route(PREFIX + '/invoices/<invoice>/einvoice', methods=['GET'])
+@with_pool
+@with_transaction(readonly=False)
+@portal_page('portal_invoice_pdf')
+def invoice_edocument(request, pool, user, invoice):
+    """Return the e-invoice (UBL, Peppol or Factur-X) of an invoice of the
+    user, else 404"""
+    Invoice = pool.get('account.invoice')
+    invoice = _parse_id(invoice)
+    if invoice is None:
+        abort(HTTPStatus.NOT_FOUND)
+    records = Invoice.search(
+        [('id', '=', invoice)] + _invoice_domain(user), limit=1)
+    if not records or records[0].get_edocument_format() == 'pdf':
+        abort(HTTPStatus.NOT_FOUND)
+    invoice, = records
+    try:
+        filename, content, mimetype = invoice.get_css_edocument()
+    except EDocumentError as e:
+        return render(request, pool, 'message.html', _msg('invoice'),
+            user=user, status=HTTPStatus.SERVICE_UNAVAILABLE, error=e.message,
+            links=[(_base(pool) + '/invoices', _msg('invoices'))])
+    response = Response(content, mimetype=mimetype)
     response.headers['Content-Disposition'] = (
         f'attachment; filename="{filename}"')
     _secure_headers(response)

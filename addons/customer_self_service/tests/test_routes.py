@@ -9,9 +9,12 @@ from http import HTTPStatus
 from io import BytesIO
 from urllib.parse import parse_qs, urlsplit
 
+from lxml import etree
+
 from trytond import config
 from trytond.modules.account.tests import create_chart, get_fiscalyear
 from trytond.modules.account_invoice.tests import set_invoice_sequences
+from trytond.modules.customer_billing.edocument import ubl_schema
 from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.customer_self_service.tests.smtp_server import (
     SMTPServer)
@@ -279,6 +282,48 @@ class CustomerSelfServiceRouteTestCase(PortalTestMixin, RouteTestCase):
         self.assertEqual(response.status_code, HTTPStatus.OK)
         self.assertPDFOf(response.get_data(),
             self.beta_invoice_number, "Beta", "200.00")
+
+    def test_invoice_edocument(self):
+        "The e-invoice is offered next to the PDF, only the customer's own"
+        with Transaction().start(DB_NAME, 1):
+            pool = Pool()
+            Account = pool.get('customer.account')
+            Invoice = pool.get('account.invoice')
+            account = Invoice(self.alpha_invoices[0]).customer_account
+            Account.write([account], {'edocument_format': 'ubl'})
+            Transaction().commit()
+        try:
+            client = self.client()
+            self.login(client, 'alpha')
+            page = client.get(self.url('/invoices')).get_data(as_text=True)
+            self.assertIn(
+                f'invoices/{self.alpha_invoices[0]}/einvoice', page)
+            response = client.get(
+                self.url(f'/invoices/{self.alpha_invoices[0]}/einvoice'))
+            self.assertEqual(response.status_code, HTTPStatus.OK,
+                response.get_data(as_text=True))
+            self.assertEqual(response.mimetype, 'application/xml')
+            ubl_schema('Invoice').assertValid(
+                etree.fromstring(response.get_data()))
+            self.assertIn(self.alpha_numbers[0].encode(), response.get_data())
+            # another customer's invoice and a PDF-only one are not found
+            for invoice in [self.beta_invoice, 999999]:
+                response = client.get(
+                    self.url(f'/invoices/{invoice}/einvoice'))
+                self.assertEqual(
+                    response.status_code, HTTPStatus.NOT_FOUND)
+            client = self.client()
+            self.login(client, 'beta')
+            self.assertNotIn('/einvoice', client.get(
+                    self.url('/invoices')).get_data(as_text=True))
+            response = client.get(
+                self.url(f'/invoices/{self.beta_invoice}/einvoice'))
+            self.assertEqual(response.status_code, HTTPStatus.NOT_FOUND)
+        finally:
+            with Transaction().start(DB_NAME, 1):
+                Account.write([Account(account.id)],
+                    {'edocument_format': None})
+                Transaction().commit()
 
     def test_session_tampering_and_logout(self):
         "A forged session is refused; logout ends the session"
