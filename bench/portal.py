@@ -57,7 +57,8 @@ RESULTS = os.path.join(ROOT, 'bench', 'results')
 POPULATE = '''
 import json
 from bench.portal import populate
-print(json.dumps(populate(DATABASE, int(ARGS[0]))))
+with open(ARGS[1], 'w') as fd:
+    json.dump(populate(DATABASE, int(ARGS[0])), fd)
 '''
 
 HASH = '''
@@ -75,7 +76,8 @@ with Transaction().start(DATABASE, 0, readonly=True):
         start = time.perf_counter()
         WebUser.check_password(ARGS[0], hash_)
         times.append(time.perf_counter() - start)
-print(json.dumps({'scheme': hash_.split('$')[1], 'seconds': min(times)}))
+with open(ARGS[1], 'w') as fd:
+    json.dump({'scheme': hash_.split('$')[1], 'seconds': min(times)}, fd)
 '''
 
 
@@ -96,39 +98,53 @@ def populate(database, customers):
     Pool.start()
     pool = Pool(database)
     pool.init()
+    from trytond.transaction import TransactionError
+    extras = {}
+    while True:
+        # PostgreSQL: the singletons' table locks are asked for first
+        with Transaction().start(database, 0, **extras) as transaction:
+            try:
+                rows = _customers(pool, customers)
+            except TransactionError as error:
+                transaction.rollback()
+                error.fix(extras)
+                continue
+            transaction.commit()
+            break
+    with Transaction().start(database, 0) as transaction:
+        _store_pdfs(pool, [r['invoice'] for r in rows])
+        transaction.commit()
+    return rows
+
+
+def _customers(pool, customers):
     from decimal import Decimal
 
     from trytond.modules.company.tests import create_company, set_company
     from trytond.modules.customer_self_service.tests.test_routes import (
         create_customer_invoices, create_ledger)
+    User = pool.get('res.user')
+    Group = pool.get('res.group')
+    ModelData = pool.get('ir.model.data')
+    group = Group(ModelData.get_id('account', 'group_account'))
+    company = create_company()
     rows = []
-    with Transaction().start(database, 0) as transaction:
-        User = pool.get('res.user')
-        Group = pool.get('res.group')
-        ModelData = pool.get('ir.model.data')
-        group = Group(ModelData.get_id('account', 'group_account'))
-        company = create_company()
-        with set_company(company):
-            create_ledger(company)
-            for i in range(customers):
-                code = f'C{i:04d}'
-                party, user, invoices = create_customer_invoices(
-                    company, f"Customer {i}", code,
-                    [(0, Decimal(100 + i)), (0, Decimal(50)),
-                        (0, Decimal(10))])
-                User.create([{
-                            'login': f'stock{i:04d}', 'name': f"Stock {i}",
-                            'password': PASSWORD,
-                            'companies': [('add', [company.id])],
-                            'company': company.id,
-                            'groups': [('add', [group.id])]}])
-                rows.append({'code': code, 'login': code.lower(),
-                        'stock': f'stock{i:04d}', 'party': party.id,
-                        'invoice': invoices[0].id})
-        transaction.commit()
-    with Transaction().start(database, 0) as transaction:
-        _store_pdfs(pool, [r['invoice'] for r in rows])
-        transaction.commit()
+    with set_company(company):
+        create_ledger(company)
+        for i in range(customers):
+            code = f'C{i:04d}'
+            party, user, invoices = create_customer_invoices(
+                company, f"Customer {i}", code,
+                [(0, Decimal(100 + i)), (0, Decimal(50)), (0, Decimal(10))])
+            User.create([{
+                        'login': f'stock{i:04d}', 'name': f"Stock {i}",
+                        'password': PASSWORD,
+                        'companies': [('add', [company.id])],
+                        'company': company.id,
+                        'groups': [('add', [group.id])]}])
+            rows.append({'code': code, 'login': code.lower(),
+                    'stock': f'stock{i:04d}', 'party': party.id,
+                    'invoice': invoices[0].id})
     return rows
 
 
@@ -297,19 +313,17 @@ def main():
         started = time.monotonic()
         site.drop(args.database)
         site.build_cached(args.database, MODULES, cache='bench')
-        output = support.run_python(
-            site, args.database, POPULATE, str(args.customers),
-            timeout=3600)
-        rows = json.loads(output.strip().splitlines()[-1])
         os.makedirs(RESULTS, exist_ok=True)
-        with open(state, 'w') as fd:
-            json.dump(rows, fd)
+        support.run_python(site, args.database, POPULATE,
+            str(args.customers), state, timeout=3600)
         built = time.monotonic() - started
         print(f"built {args.database} in {built:.0f} s", flush=True)
     with open(state) as fd:
         rows = json.load(fd)
-    hash_ = json.loads(support.run_python(
-            site, args.database, HASH, PASSWORD).strip().splitlines()[-1])
+    hash_file = os.path.join(site.directory, 'hash.json')
+    support.run_python(site, args.database, HASH, PASSWORD, hash_file)
+    with open(hash_file) as fd:
+        hash_ = json.load(fd)
     cores = os.cpu_count()
     results = []
     for workers in [int(w) for w in args.workers.split(',')]:
