@@ -356,6 +356,8 @@ def main():
     with open(os.path.join(RESULTS, 'portal-latest.json'), 'w') as fd:
         json.dump(report, fd, indent=1)
     print(markdown(report))
+    # the logs of the processes stay after a failure
+    site.cleanup()
 
 
 def format_result(result, hash_, cores):
