@@ -26,7 +26,9 @@ the invoice report): the bench measures the downloads of stored PDFs, which
 is what the portal serves after the first download.
 
 The results are printed as a table and written to
-``bench/results/portal-latest.json``.
+``bench/results/portal-latest.json``; the filestore of the database (its
+stored reports and PDFs) and the list of its customers are kept in
+``var/bench/<database>/`` for ``--reuse``.
 """
 import argparse
 import asyncio
@@ -303,9 +305,14 @@ def main():
     clients = [int(c) for c in args.clients.split(',')]
     if max(clients) > args.customers:
         parser.error("more clients than customers")
+    # The filestore (the stored reports and PDFs) lives as long as the
+    # database, not in the site's temporary directory
+    filestore = os.path.join(ROOT, 'var', 'bench', args.database)
+    os.makedirs(filestore, exist_ok=True)
     site = support.Site(uri=args.uri, base_config=support.CONFIG_POSTGRESQL,
-        overrides={'session': {'max_attempt_ip_network': '100000'}})
-    state = os.path.join(RESULTS, f'{args.database}.customers.json')
+        overrides={'session': {'max_attempt_ip_network': '100000'},
+            'database': {'path': filestore}})
+    state = os.path.join(filestore, 'customers.json')
     load = {'start': os.getloadavg()}
     built = None
     if not (args.reuse and site.exists(args.database)
@@ -313,7 +320,6 @@ def main():
         started = time.monotonic()
         site.drop(args.database)
         site.build_cached(args.database, MODULES, cache='bench')
-        os.makedirs(RESULTS, exist_ok=True)
         support.run_python(site, args.database, POPULATE,
             str(args.customers), state, timeout=3600)
         built = time.monotonic() - started
