@@ -58,6 +58,7 @@ SAO_ROOT = os.path.join(ROOT, '.cache', 'sao')
 CONFIG_SQLITE = os.path.join(ROOT, 'config', 'trytond.conf')
 CONFIG_POSTGRESQL = os.path.join(ROOT, 'config', 'trytond-postgresql.conf')
 LOGGING_CONFIG = os.path.join(ROOT, 'config', 'logging.conf')
+GUNICORN_CONFIG = os.path.join(ROOT, 'config', 'gunicorn.conf.py')
 ARTIFACTS = os.path.join(ROOT, 'artifacts')
 ADMIN_LOGIN = 'admin'
 ADMIN_PASSWORD = 'admin-Secret-42'
@@ -588,6 +589,22 @@ class Site:
                 raise
             return process, base_url
         raise RuntimeError("no free port for trytond")
+
+    def start_gunicorn(self, database, workers=2, name='gunicorn',
+            extra=(), overrides=None):
+        """Start trytond's WSGI application under gunicorn
+        (config/gunicorn.conf.py) with workers processes on a free loopback
+        port, not waiting for it.  Return (process, base_url)."""
+        port = free_port()
+        config = self.write_config(f'{name}.conf', overrides or {})
+        argv = [os.path.join(BIN, 'gunicorn'), '-c', GUNICORN_CONFIG,
+            '-w', str(workers), '-b', f'127.0.0.1:{port}', *extra]
+        env = self.env(
+            TRYTOND_CONFIG=os.pathsep.join(self.config_files[:1] + [config]),
+            TRYTOND_DATABASE_NAMES=database,
+            TRYTOND_LOGGING_CONFIG=LOGGING_CONFIG)
+        process = Process.start(name, argv, env=env, log=self.log(name))
+        return process, f'http://127.0.0.1:{port}'
 
     def start_worker(self, database, name='trytond-worker', processes=1,
             extra=()):

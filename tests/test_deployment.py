@@ -1,19 +1,24 @@
 """The multi-process PostgreSQL deployment of docker-compose.yml, natively.
 
 The same topology as ``docker-compose.yml`` runs here as plain processes on
-loopback, from the same config file (``config/trytond-postgresql.conf``,
-``[queue] worker = True``) plus an override file for the database URI and
-the listening ports only:
+loopback, from the same config files (``config/trytond-postgresql.conf``,
+``[queue] worker = True``, and ``config/gunicorn.conf.py``) plus an override
+file for the database URI only:
 
-* a fresh PostgreSQL database with ``party`` activated (``trytond-admin``),
-* two ``trytond`` web processes on two free ports (sharing the database),
+* a PostgreSQL database with the suite's five modules activated (the module
+  set of ``tests/test_authorisation.py``, copied from its cache),
+* trytond's WSGI application under ``gunicorn`` with two worker processes
+  (the production web server), behind one proxy (``[web] num_proxies = 1``),
 * one ``trytond-worker`` processing the ``ir.queue`` tasks,
 * one ``trytond-cron`` running the due ``ir.cron`` tasks.
 
-It checks that both web processes answer JSON-RPC and serve sao, that a
-record written through one is read through the other, that a task queued by
-another process is run by the worker, and that a due cron task is run by
-trytond-cron; then it stops every process and drops the database.
+It checks that both gunicorn workers run and the server answers JSON-RPC
+and serves sao, that a record written through it is read on new
+connections (whichever worker takes them), that the portal's login page
+and a portal user's pages are served (its cookies ``Secure`` behind an
+HTTPS proxy), that a task queued by another process is run by the worker,
+and that a due cron task is run by trytond-cron; then it stops every
+process and drops the database.
 
 It runs in the PostgreSQL pass of ``scripts/run_tests.py``
 (``TRYTOND_DATABASE_URI=postgresql://...``) or when ``DEPLOYMENT_TEST=1``
@@ -25,13 +30,18 @@ import json
 import os
 import time
 import unittest
+import urllib.error
+import urllib.parse
 import urllib.request
 
 from tests import support
 
 DEFAULT_URI = 'postgresql://127.0.0.1:5432/'
-MODULES = ['party']
-WEB_PROCESSES = 2
+MODULES = [
+    'customer_status', 'customer_billing', 'customer_self_service',
+    'customer_invoicing_run', 'customer_project']
+WEB_WORKERS = 2
+PORTAL_PASSWORD = 'Portal-Deploy-2026'
 
 
 def _deployment_uri():
@@ -77,9 +87,40 @@ with Transaction().start(DATABASE, 0) as transaction:
     transaction.commit()
 '''
 
+# Run by run_python: a registered customer with its portal user (the
+# email's syntax checked, not its domain: the machine may have no DNS)
+PORTAL_USER = '''
+import email_validator
+_validate = email_validator.validate_email
+email_validator.validate_email = lambda email, **kw: _validate(
+    email, **dict(kw, check_deliverability=False))
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+Pool.start()
+pool = Pool(DATABASE)
+pool.init()
+with Transaction().start(DATABASE, 0) as transaction:
+    Party = pool.get('party.party')
+    WebUser = pool.get('web.user')
+    Type = pool.get('customer.self_service.type')
+    type_, = Type.search([('code', '=', 'standard')])
+    party = Party(name="Deployed Customer", code='DEPLOY')
+    party.save()
+    user = WebUser(email='deploy@example.com', login='deploy',
+        party=party, css_type=type_)
+    user.save()
+    with Transaction().set_context(css_self_password=True):
+        WebUser.write([user], {'password': ARGS[0]})
+    Party.write([party], {
+            'css_status': 'registered', 'css_user': user.id,
+            'css_type': type_.id, 'css_login': 'deploy',
+            'css_email': user.email})
+    transaction.commit()
+'''
+
 
 class DeploymentTest(unittest.TestCase):
-    "2 trytond + trytond-worker + trytond-cron on one PostgreSQL database."
+    "gunicorn (2 workers) + trytond-worker + trytond-cron on PostgreSQL."
 
     @classmethod
     def setUpClass(cls):
@@ -103,21 +144,27 @@ class DeploymentTest(unittest.TestCase):
         cls.addClassCleanup(cls.site.drop, cls.database)
         cls._prepare_cron()
 
-        # start everything at once; the web processes are waited for below
-        cls.servers = []
-        for i in range(WEB_PROCESSES):
-            process, url = cls.site.start_server(
-                cls.database, name=f'trytond-{i + 1}', wait=False)
-            cls.addClassCleanup(process.stop)
-            cls.servers.append((process, url))
+        support.run_python(
+            cls.site, cls.database, PORTAL_USER, PORTAL_PASSWORD)
+
+        # start everything at once; the web server is waited for below
+        cls.web, cls.url = cls.site.start_gunicorn(
+            cls.database, workers=WEB_WORKERS,
+            overrides={'web': {'num_proxies': '1'}})
+        cls.addClassCleanup(cls.web.stop)
         cls.worker = cls.site.start_worker(cls.database)
         cls.addClassCleanup(cls.worker.stop)
         cls.cron = cls.site.start_cron(cls.database, extra=['-n', '1'])
         cls.addClassCleanup(cls.cron.stop)
-        cls.processes = [p for p, _ in cls.servers] + [cls.worker, cls.cron]
-        for process, url in cls.servers:
-            support.wait_for_rpc(url + '/rpc/', 120, process)
+        cls.processes = [cls.web, cls.worker, cls.cron]
+        support.wait_for_rpc(cls.url + '/rpc/', 120, cls.web)
         cls.setup_seconds = time.monotonic() - started
+
+    @classmethod
+    def _workers(cls):
+        "Return the pids of the gunicorn workers (children of its master)"
+        with open(f'/proc/{cls.web.pid}/task/{cls.web.pid}/children') as fd:
+            return [int(pid) for pid in fd.read().split()]
 
     @classmethod
     def _sql(cls, query, params=()):
@@ -157,42 +204,89 @@ class DeploymentTest(unittest.TestCase):
         return support.rpc(
             f'{url}/{self.database}/rpc/', method, params, session=session)
 
-    def test_web_processes_answer(self):
-        "Each web process answers JSON-RPC and serves the sao client"
-        pids = set()
-        for process, url in self.servers:
-            with self.subTest(url=url):
-                self.assertEqual(
-                    support.rpc(url + '/rpc/', 'common.server.version'),
-                    '8.0')
-                # the database's own endpoint: the admin logs in
-                self.assertTrue(self._login(url).startswith('Session '))
-                with urllib.request.urlopen(url + '/', timeout=30) as page:
-                    self.assertEqual(page.status, 200)
-                    self.assertIn(b'tryton-sao', page.read())
-                self.assertIsNone(process.poll())
-                pids.add(process.pid)
-        self.assertEqual(len(pids), WEB_PROCESSES)
+    def test_web_workers_answer(self):
+        "gunicorn runs its workers, answers JSON-RPC and serves sao"
+        workers = _wait(
+            lambda: len(self._workers()) == WEB_WORKERS and self._workers(),
+            60, "gunicorn did not start its workers", self.processes)
+        self.assertEqual(len(set(workers)), WEB_WORKERS)
+        self.assertEqual(
+            support.rpc(self.url + '/rpc/', 'common.server.version'), '8.0')
+        # the database's own endpoint: the admin logs in
+        self.assertTrue(self._login(self.url).startswith('Session '))
+        with urllib.request.urlopen(self.url + '/', timeout=30) as page:
+            self.assertEqual(page.status, 200)
+            self.assertIn(b'tryton-sao', page.read())
+        self.assertIsNone(self.web.poll())
 
     def test_shared_database(self):
-        "A party created through one web process is read through the other"
-        (_, first), (_, second) = self.servers[:2]
-        party_id, = self._call(first, 'model.party.party.create',
-            [[{'name': "Created on web 1"}], {}], self._login(first))
-        session = self._login(second)
-        party, = self._call(second, 'model.party.party.read',
-            [[party_id], ['name'], {}], session)
-        self.assertEqual(party['name'], "Created on web 1")
-        # and the change made through the second is seen by the first
-        self._call(second, 'model.party.party.write',
-            [[party_id], {'name': "Renamed on web 2"}, {}], session)
-        party, = self._call(first, 'model.party.party.read',
-            [[party_id], ['name'], {}], self._login(first))
-        self.assertEqual(party['name'], "Renamed on web 2")
+        "A party written through one connection is read on new ones"
+        url = self.url
+        party_id, = self._call(url, 'model.party.party.create',
+            [[{'name': "Created on web"}], {}], self._login(url))
+        session = self._login(url)
+        self._call(url, 'model.party.party.write',
+            [[party_id], {'name': "Renamed on web"}, {}], session)
+        # urllib opens a connection per request: both workers take some
+        for _ in range(2 * WEB_WORKERS):
+            party, = self._call(url, 'model.party.party.read',
+                [[party_id], ['name'], {}], self._login(url))
+            self.assertEqual(party['name'], "Renamed on web")
+
+    def _portal(self, path, data=None, cookies=None, headers=None):
+        "Return (status, headers, body) of the portal page, no redirect"
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+        opener = urllib.request.build_opener(NoRedirect)
+        request = urllib.request.Request(
+            f'{self.url}/{self.database}/customer_portal{path}',
+            data=urllib.parse.urlencode(data).encode() if data else None,
+            headers=dict(headers or {}))
+        if cookies:
+            request.add_header('Cookie', '; '.join(
+                    f'{k}={v}' for k, v in cookies.items()))
+        try:
+            with opener.open(request, timeout=60) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read()
+
+    @staticmethod
+    def _cookies(headers):
+        return dict(c.split(';', 1)[0].split('=', 1)
+            for c in headers.get_all('Set-Cookie') or [])
+
+    def test_portal(self):
+        "The portal's login and a portal user's pages through gunicorn"
+        status, headers, body = self._portal('/login')
+        self.assertEqual(status, 200, body)
+        self.assertIn(b'name="password"', body)
+        self.assertNotIn('Secure', headers.get('Set-Cookie'))
+        cookies = self._cookies(headers)
+        status, headers, body = self._portal('/login', data={
+                'csrf': cookies['css_csrf'], 'login': 'deploy',
+                'password': PORTAL_PASSWORD}, cookies=cookies)
+        self.assertEqual(status, 303, body)
+        cookies.update(self._cookies(headers))
+        self.assertIn('css_session', cookies)
+        for path, text in [('/', b'Deployed Customer'),
+                ('/invoices', b'No invoice.')]:
+            for _ in range(WEB_WORKERS):
+                status, _, body = self._portal(path, cookies=cookies)
+                self.assertEqual(status, 200, body)
+                self.assertIn(text, body)
+
+        # Behind the HTTPS proxy ([web] num_proxies = 1) the cookies are
+        # Secure
+        _, headers, _ = self._portal(
+            '/login', headers={'X-Forwarded-Proto': 'https',
+                'X-Forwarded-For': '203.0.113.7'})
+        self.assertIn('Secure', headers.get('Set-Cookie'))
 
     def test_queue_worker(self):
         "A task queued by another process is run by trytond-worker"
-        _, url = self.servers[0]
+        url = self.url
         session = self._login(url)
         party_id, = self._call(url, 'model.party.party.create',
             [[{'name': "Before the worker"}], {}], session)
@@ -205,8 +299,8 @@ class DeploymentTest(unittest.TestCase):
                 "AND data::text LIKE %s", ('%"Renamed by the worker"%',)),
             60, "the queued task was not run", self.processes)[0]
         self.assertNotEqual(task_id, self.old_task_id)
-        party, = self._call(self.servers[1][1], 'model.party.party.read',
-            [[party_id], ['name'], {}], self._login(self.servers[1][1]))
+        party, = self._call(url, 'model.party.party.read',
+            [[party_id], ['name'], {}], self._login(url))
         self.assertEqual(party['name'], "Renamed by the worker")
 
     def test_cron(self):

@@ -258,26 +258,35 @@ class Invoice(metaclass=PoolMeta):
         report conversion (``[report] convert_command``) when it is not
         PDF."""
         pool = Pool()
-        ActionReport = pool.get('ir.action.report')
         InvoiceReport = pool.get('account.invoice', type='report')
         format_, content, _, name = InvoiceReport.execute([self.id], {})
-        if format_ != 'pdf':
-            # An action of the same template with PDF as output format
-            action = ActionReport(
-                report_name=InvoiceReport.__name__,
-                template_extension=format_, extension='pdf')
-            # One attempt: the retries of Report.convert in 8.0 reuse the
-            # consumed iterator of the command arguments (IndexError)
-            format_, content = InvoiceReport.convert(
-                action, content, timeout=timeout or config.getint(
-                    'customer_billing', 'pdf_timeout', default=60),
-                retry=0)
         if isinstance(content, str):
             content = content.encode('utf-8')
         content = bytes(content)
+        if format_ != 'pdf':
+            format_, content = self._convert_report_pdf(
+                format_, content, timeout=timeout or config.getint(
+                    'customer_billing', 'pdf_timeout', default=60))
         if format_ != 'pdf' or not content.startswith(b'%PDF'):
             return f'{slugify(name)}.pdf', None
         return f'{slugify(name)}.pdf', content
+
+    def _convert_report_pdf(self, format_, content, timeout):
+        "Return the format and content of the report content converted to PDF"
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        InvoiceReport = pool.get('account.invoice', type='report')
+        # An action of the same template with PDF as output format
+        action = ActionReport(
+            report_name=InvoiceReport.__name__,
+            template_extension=format_, extension='pdf')
+        # One attempt: the retries of Report.convert in 8.0 reuse the
+        # consumed iterator of the command arguments (IndexError)
+        format_, pdf = InvoiceReport.convert(
+            action, content, timeout=timeout, retry=0)
+        if isinstance(pdf, str):
+            pdf = pdf.encode('utf-8')
+        return format_, bytes(pdf)
 
 
 class UNCEFACTInvoice(metaclass=PoolMeta):
