@@ -143,7 +143,7 @@ class CustomerSelfServiceTestCase(CompanyTestMixin, ModuleTestCase):
                     dt.datetime(2025, 1, 3, 9), None),
                 ('transition', 'css_status:requested',
                     dt.datetime(2025, 1, 1, 9), 1)])
-        self.assertEqual(party.css_log[0].action, "CSS Status : Disabled")
+        self.assertEqual(party.css_log[0].action, "Self-Service Status : Disabled")
         # Once only: a second upgrade copies nothing
         Party._upgrade_css_history()
         self.assertEqual(Log.search_count(
