@@ -16,5 +16,6 @@ class Run(metaclass=PoolMeta):
         already and adds a draft invoice by its untaxed lines"""
         return sum((l.amount for l in invoice.lines
                 if l.type == 'line'
-                and getattr(l.origin, '__name__', None) != 'sale.line'),
+                and getattr(getattr(l, 'origin', None), '__name__', None)
+                != 'sale.line'),
             Decimal(0))
