@@ -619,7 +619,7 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
         party_totals = defaultdict(Decimal)
         for key, invoice in invoices.items():
             invoice._on_change_lines_taxes()
-            party_totals[invoice.party] += invoice.total_amount
+            party_totals[invoice.party] += self._credit_amount(invoice)
         for party, total in party_totals.items():
             warning = self._credit_limit_warning(party, total)
             if warning:
@@ -638,6 +638,10 @@ class Run(Workflow, ModelSQL, ModelView, ChatMixin):
                     total_amount=invoice.total_amount,
                     warnings='\n'.join(warnings[key]) or None))
         return previews
+
+    def _credit_amount(self, invoice):
+        "Return what the unsaved invoice adds to its party's credit amount"
+        return invoice.total_amount
 
     def _credit_limit_warning(self, party, amount):
         "Return a warning if amount exceeds the party's credit limit"

@@ -41,3 +41,7 @@ class CreditOverrideError(UserError):
 
 class GroupLimitError(ValidationError):
     pass
+
+
+class AgeingPeriodError(ValidationError):
+    pass

@@ -2,6 +2,7 @@
 import shutil
 
 from trytond.config import config
+from trytond.i18n import gettext
 from trytond.pool import Pool
 from trytond.report import Report
 from trytond.transaction import Transaction
@@ -51,11 +52,28 @@ class StatusReport(Report):
                 second_currency)
             for p in parties}
         context['statuses'] = {i: Status(**v) for i, v in figures.items()}
+        context['ageing_labels'] = cls._ageing_labels()
 
         def amounts(party_id, name, lang):
             return cls.format_amounts(figures[party_id], name, lang)
         context['amounts'] = amounts
         return context
+
+    @classmethod
+    def _ageing_labels(cls):
+        "Return the label of each ageing bucket with the configured days"
+        pool = Pool()
+        Configuration = pool.get('account.configuration')
+        first, second, third = Configuration.get_ageing_days()
+        return [
+            gettext('customer_status.msg_ageing_not_due'),
+            gettext('customer_status.msg_ageing_period', start=1, end=first),
+            gettext('customer_status.msg_ageing_period',
+                start=first + 1, end=second),
+            gettext('customer_status.msg_ageing_period',
+                start=second + 1, end=third),
+            gettext('customer_status.msg_ageing_older', days=third),
+            ]
 
     @classmethod
     def format_amounts(cls, values, name, lang):

@@ -13,7 +13,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import StatusInputError
-from .status import ClientValuesMixin, StatusMixin
+from .status import AGEING_FIGURES, ClientValuesMixin, StatusMixin
 
 SNAPSHOT_FIGURES = [
     'credit_limit', 'credit_limit_date', 'credit_limit_expired',
@@ -32,7 +32,7 @@ SNAPSHOT_FIGURES = [
     'returned_checks', 'last_returned_check_date', 'protests',
     'last_protest_date', 'risk_class', 'computed_risk_class',
     'risk_overridden',
-    ]
+    ] + AGEING_FIGURES
 
 
 class Snapshot(StatusMixin, ModelSQL, ModelView):

@@ -27,6 +27,8 @@ from .exceptions import (
 
 _in = fields.SQL_OPERATORS['in']
 
+AGEING_FIGURES = [
+    'ageing_not_due', 'ageing_1', 'ageing_2', 'ageing_3', 'ageing_older']
 MONETARY_FIGURES = [
     'credit_limit', 'credit_limit_available',
     'secondary_credit_limit', 'secondary_credit_limit_available',
@@ -35,7 +37,7 @@ MONETARY_FIGURES = [
     'exposure_moves', 'exposure_sales', 'exposure_invoices', 'exposure',
     'exposure_available', 'group_credit_limit', 'group_exposure',
     'group_exposure_available',
-    ]
+    ] + AGEING_FIGURES
 
 
 class JulianDay(Function):
@@ -180,6 +182,28 @@ class StatusMixin:
     group_exposure_available = Monetary(
         "Available Group Credit", currency='currency', digits='currency',
         readonly=True)
+    ageing_not_due = Monetary(
+        "Not Due", currency='currency', digits='currency', readonly=True,
+        help="Open receivable amount not due yet at the to date.")
+    ageing_1 = Monetary(
+        "First Ageing Period", currency='currency', digits='currency',
+        readonly=True,
+        help="Open receivable amount due since 1 day up to the end of the "
+        "first ageing period of the configuration (30 days by default).")
+    ageing_2 = Monetary(
+        "Second Ageing Period", currency='currency', digits='currency',
+        readonly=True,
+        help="Open receivable amount due within the second ageing period "
+        "of the configuration (31 to 60 days by default).")
+    ageing_3 = Monetary(
+        "Third Ageing Period", currency='currency', digits='currency',
+        readonly=True,
+        help="Open receivable amount due within the third ageing period "
+        "of the configuration (61 to 90 days by default).")
+    ageing_older = Monetary(
+        "Older", currency='currency', digits='currency', readonly=True,
+        help="Open receivable amount due for longer than the third ageing "
+        "period (over 90 days by default).")
     limit_usage = fields.Numeric(
         "Limit Usage (%)", digits=(16, 1), readonly=True,
         help="Balance against the credit limit.")
@@ -590,6 +614,7 @@ class CustomerStatus(ModelSQL, ModelView):
             'exposure_moves': Decimal(0),
             'exposure_sales': Decimal(0),
             'exposure_invoices': Decimal(0),
+            **{n: Decimal(0) for n in AGEING_FIGURES},
             'credit_limit': None,
             'credit_limit_date': None,
             'credit_limit_expired': False,
@@ -651,6 +676,11 @@ class CustomerStatus(ModelSQL, ModelView):
         in_period = dated & (line.maturity_date <= to_date) & (
             open_ | (rec.date >= from_date))
         settled = dated & ~open_ & (rec.date >= from_date)
+        ageing = [
+            Sum(amount, filter_=open_ & condition).as_(name)
+            for name, condition in cls._ageing_conditions(
+                days_between(Literal(to_date), Coalesce(
+                        line.maturity_date, move.date)))]
         query = from_.select(
             line.party.as_('party'),
             account.company.as_('company'),
@@ -660,15 +690,19 @@ class CustomerStatus(ModelSQL, ModelView):
             Max(delay, filter_=in_period).as_('longest'),
             Sum(delay * line.debit, filter_=settled).as_('weighted'),
             Sum(line.debit, filter_=settled).as_('weight'),
+            *ageing,
             where=where,
             group_by=[line.party, account.company])
         _numeric(query, [
                 None, None, 'NUMERIC', 'NUMERIC', 'DATE', 'NUMERIC',
-                'NUMERIC', 'NUMERIC'])
+                'NUMERIC', 'NUMERIC'] + ['NUMERIC'] * len(ageing))
         cursor.execute(*query)
-        for (party, company, balance, overdue, oldest, longest, weighted,
-                weight) in cursor:
+        for row in cursor:
+            (party, company, balance, overdue, oldest, longest, weighted,
+                weight) = row[:8]
             values, factor = raw[party], factors[company]
+            for name, value in zip(AGEING_FIGURES, row[8:]):
+                values[name] += (value or 0) * factor
             values['balance'] += (balance or 0) * factor
             values['overdue'] += (overdue or 0) * factor
             values['delay_weighted'] += (weighted or 0) * factor
@@ -680,6 +714,22 @@ class CustomerStatus(ModelSQL, ModelView):
             if longest is not None:
                 values['longest_delay'] = max(
                     values['longest_delay'] or 0, int(round(longest)))
+
+    @classmethod
+    def _ageing_conditions(cls, days):
+        """Return (figure, SQL condition) of each ageing bucket on days, the
+        number of days since the maturity: not due, the three periods of the
+        configuration and older"""
+        pool = Pool()
+        Configuration = pool.get('account.configuration')
+        first, second, third = Configuration.get_ageing_days()
+        return list(zip(AGEING_FIGURES, [
+                    days <= 0,
+                    (days > 0) & (days <= first),
+                    (days > first) & (days <= second),
+                    (days > second) & (days <= third),
+                    days > third,
+                    ]))
 
     @classmethod
     def _applied_to_overdue_query(cls, to_date):
@@ -893,7 +943,7 @@ class CustomerStatus(ModelSQL, ModelView):
                 'largest_purchase', 'revenue', 'previous_revenue',
                 'credit_limit', 'secondary_credit_limit', 'billed_through',
                 'exposure_moves', 'exposure_sales', 'exposure_invoices',
-                'group_credit_limit', 'group_exposure']:
+                'group_credit_limit', 'group_exposure'] + AGEING_FIGURES:
             if values.get(name) is not None:
                 values[name] = round_(Decimal(values[name]))
         weight = values.pop('delay_amount')

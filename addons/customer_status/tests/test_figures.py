@@ -68,11 +68,21 @@ Period 2025-01-01 .. 2025-12-31, companies A and B (figures in USD):
   credit manager override to C makes the class C.
 - second currency EUR (USD rate 1 -> EUR 0.5): balance 3040, overdue 2980,
   credit limit 5000, highest balance 3100.
+- ageing at 2025-12-31 by the days since maturity (the date of a line
+  without one) of the lines open then, buckets not due / 1-30 / 31-60 /
+  61-90 / over 90 (the default configuration): INV7 120 matures 2026-01-19
+  (-19 days, reconciled only in 2026) -> not due 120; INV6 480 (16 days)
+  and PAY6 -120 (dated 12-20, 11 days) -> 1-30: 360; INV4 3600 (153 days)
+  and INVB1 2000 (174 days) -> over 90: 5600; 31-60 and 61-90: 0;
+  120 + 360 + 5600 = 6080, the balance.  Second currency: 60, 180, 2800.
+  With periods ending at 10, 20 and 200 days: INV6 and PAY6 -> 11-20: 360,
+  INV4 and INVB1 -> 21-200: 5600, 1-10 and older: 0.
 
 Company A alone: balance 4080, overdue 3600+480-120 = 3960, ratio 97.1 %,
 oldest overdue 2025-07-31, longest 153, average 11.8, highest balance 6000
 on 2025-05-05 (05-05 6000 > 09-01 4200), revenue 13200, limit 10000 not
-expired (due 2026-06-30), usage 40.8 %.
+expired (due 2026-06-30), usage 40.8 %; ageing: not due 120 (INV7), 1-30
+360 (INV6, PAY6), over 90 3600 (INV4).
 
 At 2025-08-10 for A: INV4 3600 and PAY4 -3600 are both open then (PAY4 is
 reconciled with REV4 only on 08-20), so the balance is 0 and the overdue is
@@ -83,7 +93,9 @@ after PAY6 120), INVB1 1000 EUR; PAY6 is shown through INV6's residual and
 INV7 is settled.
 """
 import datetime as dt
+import io
 import unittest
+import zipfile
 from decimal import Decimal
 
 from trytond.model.exceptions import AccessError
@@ -279,6 +291,14 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
                 'second_overdue': Decimal('2980.00'),
                 'second_credit_limit': Decimal('5000.00'),
                 'second_highest_balance': Decimal('3100.00'),
+                'ageing_not_due': Decimal('120.00'),
+                'ageing_1': Decimal('360.00'),
+                'ageing_2': Decimal('0.00'),
+                'ageing_3': Decimal('0.00'),
+                'ageing_older': Decimal('5600.00'),
+                'second_ageing_not_due': Decimal('60.00'),
+                'second_ageing_1': Decimal('180.00'),
+                'second_ageing_older': Decimal('2800.00'),
                 })
 
         expected_a = {
@@ -295,6 +315,11 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
             'credit_limit_date': D(2026, 6, 30),
             'credit_limit_expired': False,
             'limit_usage': Decimal('40.8'),
+            'ageing_not_due': Decimal('120.00'),
+            'ageing_1': Decimal('360.00'),
+            'ageing_2': Decimal('0.00'),
+            'ageing_3': Decimal('0.00'),
+            'ageing_older': Decimal('3600.00'),
             }
         with set_company(a):
             values = Status.get_status(c, [a], *period)
@@ -354,6 +379,60 @@ class CustomerStatusFiguresTestCase(unittest.TestCase):
                 (Decimal('480.00'), Decimal('360.00')),
                 (Decimal('1000.00'), Decimal('1000.00')),
                 ])
+
+    @with_transaction()
+    def test_ageing(self):
+        """The ageing periods of the configuration (see the module
+        docstring), in the figures and the printed status; overlapping
+        periods are refused"""
+        pool = Pool()
+        Status = pool.get('customer.status')
+        Configuration = pool.get('account.configuration')
+        StatusReport = pool.get('customer_status.report', type='report')
+        ActionReport = pool.get('ir.action.report')
+        r = build_ledger()
+        a, b, c = r['a'], r['b'], r['c']
+        period = D(2025, 1, 1), D(2025, 12, 31)
+        configuration = Configuration(1)
+        configuration.ageing_days_1 = 10
+        configuration.ageing_days_2 = 20
+        configuration.ageing_days_3 = 200
+        configuration.save()
+        with set_company(a):
+            values = Status.get_status(c, [a, b], *period)
+            self.assertFigures(values, {
+                    'ageing_not_due': Decimal('120.00'),
+                    'ageing_1': Decimal('0.00'),
+                    'ageing_2': Decimal('360.00'),
+                    'ageing_3': Decimal('5600.00'),
+                    'ageing_older': Decimal('0.00'),
+                    })
+            data = {
+                'companies': [a.id, b.id], 'from_date': period[0],
+                'to_date': period[1]}
+            with Transaction().set_context(active_model='party.party'):
+                context = StatusReport.get_context([c], {}, data)
+            self.assertEqual(context['ageing_labels'], [
+                    'Not due', 'Due 1 to 10 days', 'Due 11 to 20 days',
+                    'Due 21 to 200 days', 'Due over 200 days'])
+            # the print of the party form and of the status tab
+            report, _ = ActionReport.search(
+                [('report_name', '=', 'customer_status.report')])
+            content = StatusReport.render(report, context)
+        if content[:2] == b'PK':  # an OpenDocument package
+            with zipfile.ZipFile(io.BytesIO(content)) as package:
+                content = package.read('content.xml')
+        content = content.decode()
+        self.assertIn('Due 11 to 20 days: USD360.00', content)
+        self.assertIn('Due 21 to 200 days: USD5,600.00', content)
+
+        for days in [(30, 30, 90), (60, 30, 90), (0, 60, 90)]:
+            with self.subTest(days=days):
+                configuration = Configuration(1)
+                (configuration.ageing_days_1, configuration.ageing_days_2,
+                    configuration.ageing_days_3) = days
+                with self.assertRaisesRegex(UserError, 'ageing periods'):
+                    configuration.save()
 
     @with_transaction()
     def test_status_tab(self):
