@@ -93,7 +93,7 @@ class CustomerBillingBrowserTest(BrowserTestCase):
         browser.fill('cycle', "Monthly")
         # the on_change of the cycle proposes the 1st of the month
         self.assertEqual(browser.value('cycle_day'), '1')
-        browser.fill('channel', "UBL E-Invoice")
+        browser.fill('channel', "E-Invoice Attachment")
         browser.save()
         self.assert_screenshot('customer-billing-profile')
 

@@ -199,8 +199,11 @@ def fee_periods():
                 ]):
         start, end = re.search(r'\((\S+) - (\S+?)[,)]',
             invoice_line.description).groups()
-        periods.append(
-            (dt.date.fromisoformat(start), dt.date.fromisoformat(end)))
+        # the period is written in the customer's language
+        date_format = (invoice_line.invoice.party.lang
+            or pool.get('ir.lang').get()).date
+        periods.append(tuple(dt.datetime.strptime(d, date_format).date()
+                for d in (start, end)))
     return line.start_date, line.fee_billed_through, sorted(periods)
 
 

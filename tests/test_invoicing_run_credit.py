@@ -83,4 +83,7 @@ class InvoicingRunCreditTestCase(unittest.TestCase):
             amount = run._credit_amount(invoice(175))
             self.assertEqual(amount, Decimal(350))
             self.assertEqual(run._credit_limit_warning(c, amount),
-                'The credit limit of "C" (1000) is exceeded by 50.00.')
+                # amounts in the company's currency, formatted by the
+                # user's language
+                'The credit limit of "C" (USD1000.00) is exceeded by '
+                'USD50.00.')

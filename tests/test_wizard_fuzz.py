@@ -311,7 +311,8 @@ class WizardFuzzTestCase(unittest.TestCase):
         result = self._run(company, 'project.service.unit.import', 'check', {
                 'file': b'project,type,date,quantity\n'
                 b'%d,API,1000-01-01,1\n' % project.id})
-        self.assertIn('1000-01-01',
+        # (the date in the user's language: en, month/day/year)
+        self.assertIn('01/01/1000',
             result['view']['defaults']['errors'])
         self.assertEqual(Unit.search([], count=True), 1)
         self._fuzz(company, 'project.service.unit.import', 'check',

@@ -243,22 +243,28 @@ class SubscriptionLine(metaclass=PoolMeta):
         line.on_change_product()
         line.unit_price = self.unit_price
         description = self.description or self.service.product.rec_name
-        lang = pool.get('ir.lang').get()
         end = self.get_fee_period_end(date)
-        start, end = lang.strftime(date), lang.strftime(end) if end else ''
         proration = self.get_fee_proration(date)
-        if proration:
-            days, period_days = proration
-            line.unit_price = round_price(
-                self.unit_price * days / period_days)
-            line.description = gettext(
-                'customer_invoicing_run.msg_fee_partial_period',
-                description=description, start=start, end=end,
-                days=days, period_days=period_days)
-        else:
-            line.description = gettext(
-                'customer_invoicing_run.msg_subscription_fee_description',
-                description=description, start=start, end=end)
+        # the customer reads the line: in the language of the invoice's party
+        # (as stock's invoice report), not the one of the user of the run
+        language = (invoice.party.lang.code
+            if invoice.party and invoice.party.lang
+            else Transaction().language)
+        with Transaction().set_context(language=language):
+            lang = pool.get('ir.lang').get()
+            start, end = lang.strftime(date), lang.strftime(end) if end else ''
+            if proration:
+                days, period_days = proration
+                line.unit_price = round_price(
+                    self.unit_price * days / period_days)
+                line.description = gettext(
+                    'customer_invoicing_run.msg_fee_partial_period',
+                    description=description, start=start, end=end,
+                    days=days, period_days=period_days)
+            else:
+                line.description = gettext(
+                    'customer_invoicing_run.msg_subscription_fee_description',
+                    description=description, start=start, end=end)
         if not line.account:
             raise ItemError(gettext(
                     'customer_invoicing_run.msg_item_missing_revenue_account',
