@@ -470,24 +470,12 @@ class Site:
             run([PYTHON, os.path.join(ROOT, 'scripts', 'run_tests.py'),
                     '--tryton-cache', ','.join(sorted(set(modules)))],
                 env=env, timeout=1800, what='module activation')
-        run_python(self, name, (
-            'from trytond.pool import Pool\n'
-            'from trytond.transaction import Transaction\n'
-            'Pool.start()\n'
-            'pool = Pool(DATABASE)\n'
-            'pool.init()\n'
-            'with Transaction().start(DATABASE, 0) as transaction:\n'
-            '    User = pool.get("res.user")\n'
-            '    admin, = User.search([("login", "=", "admin")])\n'
-            '    admin.password = open(ARGS[0]).read().splitlines()[0]\n'
-            '    admin.save()\n'
-            '    Item = pool.get("ir.module.config_wizard.item")\n'
-            '    Item.write(Item.search([]), {"state": "done"})\n'
-            '    transaction.commit()\n'), self.passfile)
+        self.finish_config_wizard(name, set_password=True)
         return True
 
-    def finish_config_wizard(self, name):
-        "Mark the module configuration wizard done: sao would open it."
+    def finish_config_wizard(self, name, set_password=False):
+        """Mark the module configuration wizard done: sao would open it
+        (and, with set_password, give admin the site's password)."""
         run_python(self, name, (
             'from trytond.pool import Pool\n'
             'from trytond.transaction import Transaction\n'
@@ -495,9 +483,15 @@ class Site:
             'pool = Pool(DATABASE)\n'
             'pool.init()\n'
             'with Transaction().start(DATABASE, 0) as transaction:\n'
+            '    if ARGS:\n'
+            '        User = pool.get("res.user")\n'
+            '        admin, = User.search([("login", "=", "admin")])\n'
+            '        admin.password = open(ARGS[0]).read().splitlines()[0]\n'
+            '        admin.save()\n'
             '    Item = pool.get("ir.module.config_wizard.item")\n'
             '    Item.write(Item.search([]), {"state": "done"})\n'
-            '    transaction.commit()\n'))
+            '    transaction.commit()\n'),
+            *([self.passfile] if set_password else []))
 
     def build_cached(self, name, modules, cache=None):
         """Like build, but copied from a cache when DB_CACHE is set: a
